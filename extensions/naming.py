@@ -1,0 +1,247 @@
+"""Naming filters, answer validators and derived values for the template.
+
+Everything here is pure and deterministic: it runs for every rendered file.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from typing import Any
+
+from copier_template_extensions import ContextHook
+from jinja2.ext import Extension
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+# Names a service's own package may not take: they would shadow a dependency
+# or one of the generated top-level modules.
+DEPENDENCY_NAMES = frozenset(
+    {
+        "alembic",
+        "aiosqlite",
+        "anyio",
+        "asyncpg",
+        "black",
+        "fastapi",
+        "granian",
+        "httpx",
+        "importlinter",
+        "mypy",
+        "opentelemetry",
+        "orjson",
+        "prometheus_client",
+        "pydantic",
+        "pydantic_settings",
+        "pytest",
+        "ruff",
+        "schemathesis",
+        "sqlalchemy",
+        "starlette",
+        "structlog",
+        "tests",
+        "uvicorn",
+        "uvloop",
+    }
+)
+
+# Domain names that would clash with routes, modules or Python names the
+# service already uses.
+RESERVED_DOMAINS = frozenset(
+    {
+        "api",
+        "app",
+        "application",
+        "auth",
+        "docs",
+        "domain",
+        "health",
+        "infrastructure",
+        "main",
+        "metrics",
+        "modules",
+        "openapi",
+        "platform",
+        "shared",
+        "tests",
+        "bootstrap",
+        "redoc",
+    }
+)
+
+
+def words(value: str) -> list[str]:
+    """Split a human name into lower-case words."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(value))
+    return [w.lower() for w in _WORD.findall(spaced)]
+
+
+def kebab(value: str) -> str:
+    return "-".join(words(value))
+
+
+def snake(value: str) -> str:
+    return "_".join(words(value))
+
+
+def pascal(value: str) -> str:
+    return "".join(w.capitalize() for w in words(value))
+
+
+def title(value: str) -> str:
+    return " ".join(w.capitalize() for w in words(value))
+
+
+def singular(value: str) -> str:
+    """English singular of a snake_case plural; unchanged when not plural."""
+    value = str(value)
+    head, _, last = value.rpartition("_")
+    prefix = f"{head}_" if head else ""
+    if last.endswith("ies") and len(last) > 3:
+        return f"{prefix}{last[:-3]}y"
+    if last.endswith(("sses", "xes", "ches", "shes")):
+        return f"{prefix}{last[:-2]}"
+    if last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        return f"{prefix}{last[:-1]}"
+    return value
+
+
+def slug_error(value: str) -> str:
+    if not SLUG_RE.match(str(value)):
+        return (
+            f"'{value}' is not a valid slug: use lower-case letters, digits and "
+            "single hyphens, starting with a letter (e.g. acme-service)."
+        )
+    return ""
+
+
+def package_name_error(value: str) -> str:
+    value = str(value)
+    if not IDENTIFIER_RE.match(value):
+        return (
+            f"'{value}' is not a valid package name: use lower-case letters, digits "
+            "and single underscores, starting with a letter (e.g. acme_service)."
+        )
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return f"'{value}' is a Python keyword: pick another package name."
+    if value in sys.stdlib_module_names:
+        return (
+            f"'{value}' is a standard-library module and would shadow it: "
+            f"pick another package name (e.g. {value}_service)."
+        )
+    if value in DEPENDENCY_NAMES:
+        return (
+            f"'{value}' is the import name of a dependency or tool the service "
+            f"uses: pick another package name (e.g. {value}_service)."
+        )
+    return ""
+
+
+def email_error(value: str) -> str:
+    if value and not EMAIL_RE.match(str(value)):
+        return f"'{value}' is not an email address (expected name@example.com)."
+    return ""
+
+
+def domains_error(value: Any) -> str:
+    if not isinstance(value, list) or not value:
+        return "domains must be a non-empty YAML list, e.g. [users, orders, products]."
+    seen: set[str] = set()
+    for item in value:
+        name = str(item)
+        if not isinstance(item, str) or not IDENTIFIER_RE.match(name):
+            return (
+                f"domain '{name}' is not a snake_case identifier: use lower-case "
+                "letters, digits and single underscores, starting with a letter."
+            )
+        if name in seen:
+            return f"domain '{name}' is listed twice: each domain must be unique."
+        if name in RESERVED_DOMAINS:
+            return (
+                f"domain '{name}' is reserved (it clashes with a route or module "
+                "the service already has): pick another name."
+            )
+        if keyword.iskeyword(name) or name in sys.stdlib_module_names:
+            return f"domain '{name}' is a Python keyword or stdlib module: rename it."
+        if singular(name) in seen or any(singular(s) == singular(name) for s in seen):
+            return f"domain '{name}' has the same singular as another domain."
+        seen.add(name)
+    return ""
+
+
+class NamingExtension(Extension):
+    """Registers the naming and validation filters."""
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        environment.filters.update(
+            {
+                "kebab": kebab,
+                "snake": snake,
+                "pascal": pascal,
+                "title_words": title,
+                "singular": singular,
+                "slug_error": slug_error,
+                "package_name_error": package_name_error,
+                "email_error": email_error,
+                "domains_error": domains_error,
+            }
+        )
+
+
+def domain_info(name: str, package: str, architecture: str) -> dict[str, str]:
+    """Names and import paths of one domain's modules in the chosen layout."""
+    one = singular(name)
+    info = {
+        "name": name,
+        "one": one,
+        "Class": pascal(one),
+        "title": title(name),
+        "kebab": name.replace("_", "-"),
+    }
+    if architecture == "modular_monolith":
+        base = f"{package}.modules.{name}"
+        info.update(
+            domain=f"{base}.domain.model",
+            service=f"{base}.application.service",
+            repository=f"{base}.infrastructure.repository",
+            routes=f"{base}.api.routes",
+            schemas=f"{base}.api.schemas",
+            dependencies=f"{base}.api.dependencies",
+            tests=f"tests/modules/{name}",
+        )
+    else:
+        info.update(
+            domain=f"{package}.domain.{name}",
+            service=f"{package}.application.{name}",
+            repository=f"{package}.infrastructure.{name}",
+            routes=f"{package}.api.{name}",
+            schemas=f"{package}.api.schemas.{name}",
+            dependencies=f"{package}.api.dependencies",
+            tests="tests",
+        )
+    return info
+
+
+class DerivedContext(ContextHook):
+    """Adds `dmeta`, naming facts about each domain, and the nested-route pair."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        domains = context.get("domains")
+        if not isinstance(domains, list) or domains_error(domains):
+            return
+        package = str(context.get("package_name", ""))
+        architecture = str(context.get("architecture", "monolith"))
+        meta = {d: domain_info(d, package, architecture) for d in domains}
+        context["dmeta"] = meta
+        # The first domain owns the items of the second: /api/v1/{parent}/{id}/{child}.
+        if len(domains) >= 2:
+            context["parent"] = meta[domains[0]]
+            context["child"] = meta[domains[1]]
+        else:
+            context["parent"] = None
+            context["child"] = None

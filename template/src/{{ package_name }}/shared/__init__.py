@@ -1,0 +1,1 @@
+"""Platform code every part of the service relies on."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing: envelopes, errors, middleware, health and metrics."""

@@ -1,0 +1,1 @@
+"""Independent modules, one per domain; they never import each other."""

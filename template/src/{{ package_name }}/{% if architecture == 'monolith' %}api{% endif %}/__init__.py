@@ -1,0 +1,1 @@
+"""HTTP interface: routers, schemas and dependencies."""

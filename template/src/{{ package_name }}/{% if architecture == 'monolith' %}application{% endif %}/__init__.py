@@ -1,0 +1,1 @@
+"""Use cases: one service per domain, working through ports."""

@@ -1,0 +1,1 @@
+"""Business rules: entities, their invariants and the ports they need."""

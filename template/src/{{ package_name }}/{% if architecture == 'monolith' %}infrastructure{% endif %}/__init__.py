@@ -1,0 +1,1 @@
+"""Adapters: the concrete storage behind the domain ports."""
