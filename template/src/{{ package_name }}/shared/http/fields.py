@@ -1,0 +1,18 @@
+"""Field types for strict request schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, StrictInt
+
+
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 3.0 is a valid "integer" in the schema; true is not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[StrictInt, BeforeValidator(_integral)]
+"""An integer as JSON Schema means it: 3 and 3.0 pass, "3", true and 3.5 do not."""
