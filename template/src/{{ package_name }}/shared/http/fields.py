@@ -1,10 +1,10 @@
-"""Field types for strict request schemas."""
+"""Validators shared by the strict request schemas."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator, StrictInt
+from pydantic import BeforeValidator
 
 
 def _integral(value: Any) -> Any:
@@ -14,5 +14,5 @@ def _integral(value: Any) -> Any:
     return value
 
 
-JsonInt = Annotated[StrictInt, BeforeValidator(_integral)]
-"""An integer as JSON Schema means it: 3 and 3.0 pass, "3", true and 3.5 do not."""
+Integral = BeforeValidator(_integral)
+"""Put after a StrictInt's constraints: 3 and 3.0 pass; "3", true and 3.5 do not."""
