@@ -22,7 +22,9 @@ class RouteTable:
         ]
 
     def endpoints(self) -> set[tuple[str, str]]:
-        return {(method, route.path) for route in self.routes for method in route.methods}
+        return {
+            (method, route.path) for route in self.routes for method in route.methods
+        }
 
     def allowed_methods(self, scope: Scope) -> list[str]:
         """Methods of every route matching the path (Starlette names only the first)."""
