@@ -8,12 +8,13 @@ from typing import Any
 
 import orjson
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 # Keys whose values must never reach a log line.
 REDACTED_KEYS = frozenset({"authorization", "password", "token", "secret", "cookie"})
 
 
-def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     for key in event.keys() & REDACTED_KEYS:
         event[key] = "[redacted]"
     return event

@@ -23,7 +23,9 @@ class RouteTable:
 
     def endpoints(self) -> set[tuple[str, str]]:
         return {
-            (method, route.path) for route in self.routes for method in route.methods
+            (method, route.path)
+            for route in self.routes
+            for method in route.methods or ()
         }
 
     def allowed_methods(self, scope: Scope) -> list[str]:
@@ -32,5 +34,5 @@ class RouteTable:
         for route in self.routes:
             match, _ = route.matches(scope)
             if match is not Match.NONE:
-                methods.update(route.methods)
+                methods.update(route.methods or ())
         return sorted(methods)
