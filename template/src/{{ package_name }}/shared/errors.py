@@ -24,20 +24,20 @@ class DomainError(Exception):
 
 
 @dataclass(eq=False)
-class ValidationFailed(DomainError):
+class InvalidInputError(DomainError):
     code: str = "VALIDATION_ERROR"
 
 
 @dataclass(eq=False)
-class NotFound(DomainError):
+class NotFoundError(DomainError):
     code: str = "NOT_FOUND"
 
 
 @dataclass(eq=False)
-class Conflict(DomainError):
+class ConflictError(DomainError):
     code: str = "CONFLICT"
 
 
 @dataclass(eq=False)
-class Unavailable(DomainError):
+class UnavailableError(DomainError):
     code: str = "SERVICE_UNAVAILABLE"
