@@ -5,6 +5,7 @@ Everything here is pure and deterministic: it runs for every rendered file.
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 import sys
@@ -142,7 +143,7 @@ def package_name_error(value: str) -> str:
 
 
 def email_error(value: str) -> str:
-    if value and not EMAIL_RE.match(str(value)):
+    if not EMAIL_RE.match(str(value)):
         return f"'{value}' is not an email address (expected name@example.com)."
     return ""
 
@@ -171,6 +172,16 @@ def domains_error(value: Any) -> str:
             return f"domain '{name}' has the same singular as another domain."
         seen.add(name)
     return ""
+
+
+def quoted(value: str) -> str:
+    """A double-quoted string literal valid in Python, TOML and YAML."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def docstring(value: str) -> str:
+    """Text safe inside a triple-double-quoted docstring."""
+    return str(value).replace("\\", "\\\\").replace('"', "'")
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -206,6 +217,8 @@ class NamingExtension(Extension):
                 "email_error": email_error,
                 "domains_error": domains_error,
                 "import_from": import_from,
+                "quoted": quoted,
+                "docstring": docstring,
             }
         )
 
