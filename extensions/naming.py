@@ -179,6 +179,15 @@ def quoted(value: str) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def pystr(value: str) -> str:
+    """A Python string literal quoted the way ruff format and black write it."""
+    text = str(value)
+    if '"' in text and "'" not in text:
+        body = json.dumps(text, ensure_ascii=False)[1:-1].replace('\\"', '"')
+        return f"'{body}'"
+    return json.dumps(text, ensure_ascii=False)
+
+
 def docstring(value: str) -> str:
     """Text safe inside a triple-double-quoted docstring."""
     return str(value).replace("\\", "\\\\").replace('"', "'")
@@ -218,6 +227,7 @@ class NamingExtension(Extension):
                 "domains_error": domains_error,
                 "import_from": import_from,
                 "quoted": quoted,
+                "pystr": pystr,
                 "docstring": docstring,
             }
         )
