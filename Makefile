@@ -1,0 +1,57 @@
+# backend-architect: the template's own commands. Needs only python3 and make:
+# the first run creates .venv/ with uv and the tools pinned in requirements-dev.txt.
+#
+#   make demo        render the default answers into ./demo and serve it on 127.0.0.1:8000
+#   make test        the whole test suite, slow tests included (what CI runs)
+#   make test-fast   everything but the tests marked slow
+#   make clean       remove .venv/, the uv cache and the other caches (./demo is kept)
+#
+# PYTEST_ARGS adds pytest options: make test PYTEST_ARGS="-k boot -x"
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test-fast
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-dev.stamp
+# One source of truth for the uv version: its pin in requirements-dev.txt.
+UV_VERSION := $(shell sed -n 's/^uv==\([^[:space:]]*\).*/\1/p' requirements-dev.txt)
+PYTEST_ARGS ?=
+
+# One uv cache for the tools, every generated project and every pytest-xdist worker
+# (uv locks its cache, so concurrent installs share it safely).
+UV_CACHE_DIR ?= $(CURDIR)/.uv-cache
+export UV_CACHE_DIR
+
+.PHONY: demo test test-fast clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-runs only when requirements-dev.txt changes.
+$(STAMP): requirements-dev.txt | $(BIN)/python
+	@test -n "$(UV_VERSION)" || { echo "requirements-dev.txt pins no uv==X.Y.Z" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --python $(BIN)/python -r requirements-dev.txt
+	@touch $@
+
+demo: $(STAMP)
+	@if [ -e demo ]; then \
+		echo "./demo already exists: serving it as it is (rm -rf demo to render it again)."; \
+	else \
+		$(BIN)/copier copy --trust --defaults --vcs-ref HEAD "$(CURDIR)" demo; \
+	fi
+	$(MAKE) -C demo run UV="$(CURDIR)/$(BIN)/uv"
+
+test: $(STAMP)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -n auto -m "not slow" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .uv-cache .pytest_cache .ruff_cache .mypy_cache site
+	find . -path ./demo -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+	@if [ -e demo ]; then echo "./demo was kept (it may hold your changes): rm -rf demo to remove it."; fi

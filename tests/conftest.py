@@ -1,0 +1,54 @@
+"""Fixtures of the template's test suite (pytest-copie provides `copie`, `copie_session`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from answer_sets import AnswerSet
+from helpers import REPO_ROOT, find_uv
+from pytest_copie.plugin import Copie, Result
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-copie's --template defaults to ".", the working directory: run from
+    # anywhere else, point it at this repository instead of failing obscurely.
+    template = Path(config.option.template).resolve()
+    if template == Path.cwd().resolve() and not (template / "copier.yml").is_file():
+        config.option.template = str(REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def render(copie_session: Copie) -> Callable[[AnswerSet], Result]:
+    """Render an answer set once per session and share the result.
+
+    Under xdist that is once per worker that runs one of the set's tests. (Grouping a
+    set's tests on one worker with `--dist loadgroup` does not work with pytest 9.2 and
+    pytest-xdist 3.8.0: xdist writes the group into `item._nodeid`, which pytest 9 no
+    longer reads, so the groups are silently ignored.) Tests must only read what this
+    returns; tests that run tools in a project render their own copy with `copie`.
+    """
+    cache: dict[str, Result] = {}
+
+    def _render(answer_set: AnswerSet) -> Result:
+        if answer_set.id not in cache:
+            cache[answer_set.id] = copie_session.copy(extra_answers=answer_set.data)
+        return cache[answer_set.id]
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def tool_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding only `uv`, put first on a generated project's PATH.
+
+    The generated Makefile uses uv from PATH and otherwise installs its own into
+    .tools/ with pip, once per project. Only uv is exposed: the tools of this test
+    run's venv (pytest, ruff, python) must not stand in for the project's own.
+    """
+    directory = tmp_path_factory.mktemp("tool-bin")
+    uv = find_uv()
+    if uv is not None:
+        (directory / "uv").symlink_to(uv)
+    return directory

@@ -1,0 +1,193 @@
+"""What the template tests share: paths, the environment of generated projects, and
+running a command in its own process group with a bounded time and a readable log."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from answer_sets import AnswerSet
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# The server the generated conftest creates (and drops) its own database on.
+POSTGRES_URL = os.environ.get(
+    "TEMPLATE_TEST_DATABASE_URL",
+    "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+)
+
+# Not part of a rendered project: tool output that a test run leaves behind.
+NOT_RENDERED = {
+    ".venv",
+    ".tools",
+    ".git",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "var",
+}
+
+# Variables of this test run that must not reach a generated project's own tools:
+# xdist and pytest-cov state, an activated venv, the service's settings.
+_DROPPED_PREFIXES = ("PYTEST_", "COV_CORE_", "APP_")
+_DROPPED = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT"}
+
+
+def uv_cache_dir() -> Path:
+    return Path(os.environ.get("UV_CACHE_DIR") or REPO_ROOT / ".uv-cache")
+
+
+def find_uv() -> str | None:
+    """The uv of this test run's venv (pinned in requirements-dev.txt), else the PATH's."""
+    beside = Path(sys.executable).with_name("uv")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("uv")
+
+
+@functools.cache
+def _pyenv_version() -> str | None:
+    """PYENV_VERSION that makes every CPython that pyenv installed visible on PATH.
+
+    pyenv shims only run the selected versions' `python3.X`, so uv cannot find a newer
+    interpreter that pyenv installed (it would try to download one). Listing all of
+    them after the selected ones lets a project with `requires-python >= 3.13` use the
+    machine's 3.13 while `python3` stays what it was.
+    """
+    if not shutil.which("pyenv"):
+        return None
+
+    def pyenv(*args: str) -> str:
+        return subprocess.run(
+            ["pyenv", *args], check=False, capture_output=True, text=True, timeout=30
+        ).stdout
+
+    try:
+        selected = [v for v in pyenv("version-name").strip().split(":") if v]
+        installed = pyenv("versions", "--bare").split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    cpython = [v for v in installed if re.fullmatch(r"3\.\d+\.\d+", v)]
+    if not selected or not cpython:
+        return None
+    newest_first = sorted(cpython, key=lambda v: [int(n) for n in v.split(".")])[::-1]
+    return ":".join([*selected, *(v for v in newest_first if v not in selected)])
+
+
+def project_env(answer_set: AnswerSet, tool_bin: Path) -> dict[str, str]:
+    """The environment a generated project's `make` runs in during the tests."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _DROPPED and not key.startswith(_DROPPED_PREFIXES)
+    }
+    env["PATH"] = f"{tool_bin}{os.pathsep}{env.get('PATH', os.defpath)}"
+    env["UV_CACHE_DIR"] = str(uv_cache_dir())
+    env.setdefault("UV_NO_PROGRESS", "1")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    pyenv_version = _pyenv_version()
+    if pyenv_version:
+        env["PYENV_VERSION"] = pyenv_version
+    if answer_set.answers["database"] == "postgresql":
+        env["APP_DATABASE_URL"] = POSTGRES_URL
+    return env
+
+
+def rendered_files(root: Path) -> Iterator[Path]:
+    """Every file of a rendered project, without what running its tools left behind."""
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in NOT_RENDERED or "__pycache__" in rel.parts:
+            continue
+        if path.is_file():
+            yield path
+
+
+def tail(text: str, lines: int = 80) -> str:
+    kept = text.rstrip().splitlines()[-lines:]
+    return "\n".join(kept)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Processes of a process group that are still alive (zombies excluded)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        return [pgid]
+    alive = []
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the command name: state, ppid, pgrp, ...
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float = 15) -> list[int]:
+    """SIGTERM the process group, SIGKILL what is left after grace_s; return survivors."""
+    pgid = process.pid
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            process.poll()
+            if not group_members(pgid):
+                break
+            time.sleep(0.2)
+        if not group_members(pgid):
+            break
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    return group_members(pgid)
+
+
+def run_logged(
+    cmd: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout_s: float,
+    log: Path,
+) -> tuple[int | None, str]:
+    """Run cmd in a new process group, output (both streams) to log; kill it all on timeout.
+
+    Returns (exit code or None on timeout, the output).
+    """
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            code: int | None = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            stop_group(process, grace_s=5)
+    output = log.read_text(encoding="utf-8", errors="replace")
+    if code is None:
+        output += f"\n[harness] killed after {timeout_s:.0f} s: {' '.join(cmd)}\n"
+    return code, output

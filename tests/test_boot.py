@@ -1,0 +1,233 @@
+"""The default service boots with `make run` and serves its HTTP contract over a real
+socket (slow): health, a CRUD round trip, error envelopes and request ids."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from answer_sets import DEFAULT_SET
+from helpers import group_members, project_env, stop_group, tail
+from pytest_copie.plugin import Copie
+
+# First start included: venv from the shared uv cache, migrations, server start.
+BOOT_TIMEOUT_S = 240
+REQUEST_TIMEOUT_S = 10
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Client:
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            urllib.parse.urljoin(self.base, path), data=data, method=method
+        )
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as answer:
+                return Response(
+                    answer.status,
+                    {k.lower(): v for k, v in answer.headers.items()},
+                    answer.read(),
+                )
+        except urllib.error.HTTPError as error:
+            return Response(
+                error.code,
+                {k.lower(): v for k, v in error.headers.items()},
+                error.read(),
+            )
+
+
+@dataclass
+class Server:
+    client: Client
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return tail(self.log.read_text(encoding="utf-8", errors="replace"), 60)
+
+
+@pytest.fixture
+def server(copie: Copie, tool_bin: Path, tmp_path: Path) -> Iterator[Server]:
+    result = copie.copy(extra_answers=DEFAULT_SET.data)
+    assert (
+        result.exit_code == 0
+    ), f"the default answers did not render: {result.exception!r}"
+    assert result.project_dir is not None
+
+    port = free_port()
+    env = project_env(DEFAULT_SET, tool_bin)
+    env.update(HOST="127.0.0.1", PORT=str(port))
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["make", "run", "HOST=127.0.0.1", f"PORT={port}"],
+            cwd=result.project_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(Client(f"http://127.0.0.1:{port}"), port, process, log)
+    try:
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"`make run` exited {process.returncode} before serving:\n{server.output()}"
+                )
+            try:
+                if server.client("GET", "/health/live").status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"/health/live not 200 within {BOOT_TIMEOUT_S} s:\n{server.output()}"
+                )
+            time.sleep(0.5)
+        yield server
+    finally:
+        survivors = stop_group(process)
+        assert survivors == [], f"processes of `make run` still alive: {survivors}"
+        assert group_members(process.pid) == []
+        assert not port_open(
+            port
+        ), f"port {port} still accepts connections after the stop"
+
+
+def assert_error(
+    response: Response, status: int, code: str, request_id: str
+) -> dict[str, Any]:
+    assert response.status == status, (response.status, response.body)
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert isinstance(error["details"], list)
+    assert error["request_id"] == request_id
+    assert response.headers["x-request-id"] == request_id
+    return error  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_default_service_boots_and_serves_the_contract(server: Server) -> None:
+    http = server.client
+
+    live = http("GET", "/health/live")
+    assert live.status == 200
+    assert live.headers.get("x-request-id")
+
+    ready = http("GET", "/health/ready")
+    assert ready.status == 200, ready.body
+    report = ready.json()
+    assert report["errors"] == []
+    assert report["data"]["checks"]["database"]["status"] == "pass"
+
+    # Create
+    rid = "boot-test-create"
+    created = http(
+        "POST", "/api/v1/users", {"name": "Ada Lovelace"}, {"X-Request-ID": rid}
+    )
+    assert created.status == 201, created.body
+    assert created.headers["x-request-id"] == rid
+    location = created.headers["location"]
+    user = created.json()["data"]
+    assert created.json()["errors"] == []
+    assert user["name"] == "Ada Lovelace"
+    assert user["version"] == 1
+    assert str(user["id"]) in location
+
+    # Read it back where Location says
+    fetched = http("GET", location, headers={"X-Request-ID": "boot-test-read"})
+    assert fetched.status == 200, fetched.body
+    assert fetched.headers["x-request-id"] == "boot-test-read"
+    assert fetched.json() == {"data": user, "errors": []}
+    item = f"/api/v1/users/{user['id']}"
+
+    # Patch with the current version: version 2
+    patched = http("PATCH", item, {"version": 1, "description": "x"})
+    assert patched.status == 200, patched.body
+    assert patched.json()["data"]["version"] == 2
+    assert patched.json()["data"]["description"] == "x"
+    assert patched.json()["data"]["name"] == "Ada Lovelace"
+
+    # Patch with a stale version: conflict
+    stale = http(
+        "PATCH",
+        item,
+        {"version": 1, "description": "y"},
+        {"X-Request-ID": "boot-test-stale"},
+    )
+    assert_error(stale, 409, "CONFLICT", "boot-test-stale")
+    assert http("GET", item).json()["data"]["description"] == "x"
+
+    # Delete, then it is gone
+    deleted = http("DELETE", item)
+    assert deleted.status == 204, deleted.body
+    assert deleted.body == b""
+    assert_error(
+        http("GET", item, headers={"X-Request-ID": "boot-test-gone"}),
+        404,
+        "NOT_FOUND",
+        "boot-test-gone",
+    )
+
+    # The framework's own 404 uses the same envelope
+    assert_error(
+        http("GET", "/nope", headers={"X-Request-ID": "boot-test-nope"}),
+        404,
+        "NOT_FOUND",
+        "boot-test-nope",
+    )
+
+    # Metrics are served
+    metrics = http("GET", "/metrics")
+    assert metrics.status == 200
+    assert metrics.headers["content-type"].startswith("text/plain")

@@ -1,0 +1,67 @@
+"""Each answer set's project passes its own quality gates as rendered (slow).
+
+`make check` in the raw render: ruff check, ruff format --check, black --check,
+mypy --strict, import-linter and the project's own tests with coverage >= 90 %
+(against the real PostgreSQL for database=postgresql). Installs share one uv cache.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from answer_sets import AnswerSet, answer_set_params
+from helpers import project_env, run_logged, tail
+from pytest_copie.plugin import Copie
+
+MAKE_CHECK_TIMEOUT_S = 15 * 60
+
+# make -k reports each failed gate as: make: *** [Makefile:45: lint] Error 1
+FAILED_TARGET = re.compile(r"make: \*\*\* \[[^\]]*?:\s*([\w./-]+)\] Error \d+")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answer_set", answer_set_params())
+def test_make_check_passes(
+    answer_set: AnswerSet, copie: Copie, tool_bin: Path, tmp_path: Path
+) -> None:
+    result = copie.copy(extra_answers=answer_set.data)
+    assert (
+        result.exit_code == 0
+    ), f"{answer_set.id} did not render: {result.exception!r}"
+    assert result.project_dir is not None
+
+    # -k: run every gate even after one fails, so one run reports all of them.
+    code, output = run_logged(
+        ["make", "-k", "check"],
+        cwd=result.project_dir,
+        env=project_env(answer_set, tool_bin),
+        timeout_s=MAKE_CHECK_TIMEOUT_S,
+        log=tmp_path / "make-check.log",
+    )
+
+    assert code == 0, failure_report(answer_set.id, code, output)
+
+
+def failure_report(set_id: str, code: int | None, output: str) -> str:
+    """Which gates failed, the output just before each failure, then the last lines."""
+    lines = output.splitlines()
+    failed: list[str] = []
+    excerpts: list[str] = []
+    start = 0
+    for number, line in enumerate(lines):
+        match = FAILED_TARGET.search(line)
+        if match:
+            failed.append(match[1])
+            context = lines[max(start, number - 40) : number + 1]
+            excerpts.append(
+                f"--- before `{match[1]}` failed ---\n" + "\n".join(context)
+            )
+            start = number + 1
+    outcome = "timed out" if code is None else f"exited {code}"
+    return (
+        f"`make check` in the {set_id} project {outcome}; failed: {', '.join(failed) or '?'}\n"
+        + "\n".join(excerpts)
+        + f"\n--- last lines of its output ---\n{tail(output, 40)}"
+    )

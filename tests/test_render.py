@@ -1,0 +1,331 @@
+"""Every answer set of the covering array renders into the expected project (fast).
+
+Each set is rendered once per xdist worker (the session-scoped `render` fixture);
+these tests only read the result.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from answer_sets import (
+    ANSWER_SETS,
+    DEFAULT_PACKAGE,
+    DEFAULTS,
+    FACTORS,
+    AnswerSet,
+    answer_set_params,
+    missing_pairs,
+)
+from helpers import rendered_files
+from pytest_copie.plugin import Result
+
+Render = Callable[[AnswerSet], Result]
+
+LAYERS = ("api", "application", "domain", "infrastructure")
+
+# Jinja's three delimiters. Anything left in a rendered file or path is a template bug...
+JINJA = re.compile(r"\{\{|\{%|\{#")
+# ...except text that a rendered file's own format writes this way, named by path.
+# (migrations/script.py.mako is Mako: `${...}` and `<% %>`, which the check ignores.)
+LEGITIMATE = [
+    # GitHub Actions expressions: ${{ github.ref }}
+    (re.compile(r"\.github/workflows/[^/]+\.ya?ml"), re.compile(r"\$\{\{[^\n]*?\}\}")),
+]
+
+
+@pytest.fixture(params=answer_set_params())
+def answer_set(request: pytest.FixtureRequest) -> AnswerSet:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def project(answer_set: AnswerSet, render: Render) -> Path:
+    result = render(answer_set)
+    assert (
+        result.exit_code == 0
+    ), f"{answer_set.id} did not render: {result.exception!r}"
+    assert result.project_dir is not None
+    return result.project_dir
+
+
+@pytest.fixture
+def answers(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def package_dir(project: Path, answers: dict[str, Any]) -> Path:
+    return project / "src" / str(answers["package_name"])
+
+
+def relpaths(project: Path) -> list[str]:
+    return [p.relative_to(project).as_posix() for p in rendered_files(project)]
+
+
+def read_text(path: Path) -> str | None:
+    """The file's text, or None for a binary file."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """SafeLoader that also accepts CI-specific tags such as GitLab's `!reference`."""
+
+
+_AnyTagLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: (
+        loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else (
+            loader.construct_scalar(node)
+            if isinstance(node, yaml.ScalarNode)
+            else loader.construct_mapping(node)
+        )
+    ),
+)
+
+
+def load_yaml(path: Path) -> list[Any]:
+    return list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_AnyTagLoader))
+
+
+# --- the covering array itself ------------------------------------------------------
+
+
+def test_answer_sets_cover_every_pair_of_levels() -> None:
+    assert missing_pairs() == []
+
+
+def test_answer_sets_have_unique_ids_and_include_the_defaults() -> None:
+    ids = [s.id for s in ANSWER_SETS]
+    assert len(ids) == len(set(ids))
+    defaults = [s for s in ANSWER_SETS if s.data == {}]
+    assert [s.id for s in defaults] == ["defaults"]
+    assert dict(defaults[0].answers) == DEFAULTS
+
+
+def test_answer_sets_only_use_known_levels() -> None:
+    for s in ANSWER_SETS:
+        assert set(s.answers) == set(FACTORS), s.id
+        for factor, value in s.answers.items():
+            assert value in FACTORS[factor], (s.id, factor, value)
+
+
+# --- every set ------------------------------------------------------------------------
+
+
+def test_renders(answer_set: AnswerSet, render: Render) -> None:
+    result = render(answer_set)
+
+    assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0
+    assert (
+        result.project_dir is not None
+        and (result.project_dir / "pyproject.toml").is_file()
+    )
+
+
+def test_answers_file_records_the_answers_and_the_source(
+    answer_set: AnswerSet, answers: dict[str, Any], pytestconfig: pytest.Config
+) -> None:
+    assert isinstance(answers.get("_commit"), str) and answers["_commit"]
+    # Absolute, so that `copier update` can find the template again.
+    assert answers["_src_path"] == str(Path(pytestconfig.option.template))
+    assert Path(answers["_src_path"]).is_absolute()
+    for factor, value in answer_set.answers.items():
+        assert answers[factor] == value, factor
+    if answer_set.project_name is None:
+        # copier.yml's defaults are still the ones the covering array was built on.
+        assert answers["package_name"] == DEFAULT_PACKAGE
+    else:
+        assert answers["project_name"] == answer_set.project_name
+        assert answers["package_name"] != DEFAULT_PACKAGE
+
+
+def test_no_leftover_jinja(project: Path) -> None:
+    leftovers: list[str] = []
+    for path in rendered_files(project):
+        rel = path.relative_to(project).as_posix()
+        if rel.endswith(".jinja") or JINJA.search(rel):
+            leftovers.append(f"{rel}: templated file name")
+        text = read_text(path)
+        if text is None:
+            continue
+        for name_re, allowed in LEGITIMATE:
+            if name_re.fullmatch(rel):
+                text = allowed.sub("", text)
+        for number, line in enumerate(text.splitlines(), start=1):
+            if JINJA.search(line):
+                leftovers.append(f"{rel}:{number}: {line.strip()}")
+
+    assert leftovers == []
+
+
+def test_no_template_internals_rendered(project: Path) -> None:
+    paths = relpaths(project)
+
+    assert [p for p in paths if "_partials" in p.split("/")] == []
+    assert all(Path(p).name for p in paths)
+
+
+def test_config_files_parse(project: Path) -> None:
+    for path in rendered_files(project):
+        rel = path.relative_to(project).as_posix()
+        if path.suffix == ".toml":
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix in {".yml", ".yaml"}:
+            assert load_yaml(path), f"{rel} is empty"
+
+
+def runs_here(answer_set: AnswerSet) -> bool:
+    """This interpreter is at least the set's minimum Python, so it can parse its code."""
+    minimum = tuple(int(n) for n in answer_set.answers["python_version"].split("."))
+    return minimum <= sys.version_info[:2]
+
+
+@pytest.mark.parametrize("answer_set", answer_set_params(runs_here))
+def test_python_files_parse(project: Path) -> None:
+    """Syntax of every .py file, for the sets whose minimum Python is this one or older.
+
+    (A 3.12 set may use 3.12 syntax; test_generated.py compiles those on their own
+    interpreter.)
+    """
+    errors = []
+    for path in rendered_files(project):
+        if path.suffix == ".py":
+            try:
+                ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            except SyntaxError as exc:
+                errors.append(f"{path.relative_to(project)}:{exc.lineno}: {exc.msg}")
+
+    assert errors == []
+
+
+def test_minimum_python_is_the_answer(answer_set: AnswerSet, project: Path) -> None:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+
+    assert (
+        pyproject["project"]["requires-python"]
+        == f">={answer_set.answers['python_version']}"
+    )
+
+
+def test_layout_of_the_architecture(answer_set: AnswerSet, package_dir: Path) -> None:
+    assert (package_dir / "bootstrap.py").is_file()
+    assert (package_dir / "main.py").is_file()
+    assert (package_dir / "shared").is_dir()
+    top = {
+        p.name for p in package_dir.iterdir() if p.is_dir() and p.name != "__pycache__"
+    }
+
+    if answer_set.answers["architecture"] == "monolith":
+        assert {*LAYERS, "shared"} <= top
+        assert "modules" not in top
+    else:
+        assert "modules" in top
+        assert not top & set(LAYERS), "modular monolith has top-level layer folders"
+        for domain in answer_set.answers["domains"]:
+            for layer in LAYERS:
+                assert (package_dir / "modules" / domain / layer).is_dir(), (
+                    domain,
+                    layer,
+                )
+
+
+def test_one_module_per_domain(
+    answer_set: AnswerSet, project: Path, package_dir: Path
+) -> None:
+    domains = answer_set.answers["domains"]
+
+    if answer_set.answers["architecture"] == "monolith":
+        for layer in LAYERS:
+            for domain in domains:
+                module = package_dir / layer / f"{domain}.py"
+                assert (
+                    module.is_file() or (package_dir / layer / domain).is_dir()
+                ), module
+    else:
+        modules = package_dir / "modules"
+        found = {
+            p.name for p in modules.iterdir() if p.is_dir() and p.name != "__pycache__"
+        }
+        assert found == set(domains)
+
+    # No file or folder of a domain that this set did not ask for (defaults leaking in).
+    others = {d for level in FACTORS["domains"] for d in level} - set(domains)
+    stray = [
+        path
+        for path in relpaths(project)
+        for part in path.split("/")
+        if Path(part).stem in others
+        or any(part.startswith(f"test_{o}_") for o in others)
+    ]
+    assert stray == []
+    # Each domain has tests of its own.
+    tests = " ".join(relpaths(project / "tests"))
+    for domain in domains:
+        assert f"test_{domain}_" in tests or f"/{domain}/" in tests, domain
+
+
+def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> None:
+    ci = answer_set.answers["ci"]
+    github = project / ".github" / "workflows" / "ci.yml"
+    gitlab = project / ".gitlab-ci.yml"
+
+    assert github.is_file() == (ci == "github")
+    assert (project / ".github").exists() == (ci == "github")
+    assert gitlab.is_file() == (ci == "gitlab")
+    if ci == "none":
+        return
+    config = github if ci == "github" else gitlab
+    text = config.read_text(encoding="utf-8")
+    assert load_yaml(config)
+    assert "make check" in text
+    assert answer_set.answers["python_version"] in text
+    assert ("postgres" in text) == (answer_set.answers["database"] == "postgresql")
+
+
+def test_compose_has_postgres_only_for_postgresql(
+    answer_set: AnswerSet, project: Path
+) -> None:
+    compose = project / "compose.yaml"
+    text = compose.read_text(encoding="utf-8")
+    services = load_yaml(compose)[0]["services"]
+
+    wants_postgres = answer_set.answers["database"] == "postgresql"
+    assert ("postgres" in text.lower()) == wants_postgres
+    assert (
+        any("postgres" in str(s.get("image", "")) for s in services.values())
+        == wants_postgres
+    )
+
+
+def test_tracing_files_only_with_tracing(answer_set: AnswerSet, project: Path) -> None:
+    tracing = answer_set.answers["tracing"]
+    paths = relpaths(project)
+    tracing_files = [p for p in paths if "tracing" in Path(p).name]
+    otel_users = [
+        p
+        for p in paths
+        if (p.endswith(".py") or p == "pyproject.toml")
+        and "opentelemetry" in (project / p).read_text(encoding="utf-8")
+    ]
+
+    assert bool(tracing_files) == tracing, tracing_files
+    assert bool(otel_users) == tracing, otel_users
+    assert (
+        "opentelemetry" in (project / "pyproject.toml").read_text(encoding="utf-8")
+    ) == tracing

@@ -1,0 +1,355 @@
+"""The naming filters and answer validators of extensions/naming.py, alone and
+through copier: a bad answer stops the copy with a message that says what is wrong."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import copier
+import pytest
+from helpers import REPO_ROOT
+
+
+def _load_naming() -> ModuleType:
+    path = REPO_ROOT / "extensions" / "naming.py"
+    spec = importlib.util.spec_from_file_location("template_naming", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+naming = _load_naming()
+
+# The routes every generated service already has (DESIGN.md, HTTP contract): a domain
+# of that name would collide with them, whatever RESERVED_DOMAINS says.
+ROUTE_NAMES = ["health", "metrics", "docs", "openapi", "api"]
+
+
+# --- naming filters -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Acme Service", "acme-service"),
+        ("acme service", "acme-service"),
+        ("AcmeService", "acme-service"),
+        ("acme_service", "acme-service"),
+        ("  Billing:  Hub 2 ", "billing-hub-2"),
+    ],
+)
+def test_kebab(value: str, expected: str) -> None:
+    assert naming.kebab(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Acme Service", "acme_service"),
+        ("acme-service", "acme_service"),
+        ("AcmeService", "acme_service"),
+        ("Billing Hub 2", "billing_hub_2"),
+    ],
+)
+def test_snake(value: str, expected: str) -> None:
+    assert naming.snake(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("user", "User"),
+        ("customer_account", "CustomerAccount"),
+        ("shipping-address", "ShippingAddress"),
+        ("acme service", "AcmeService"),
+    ],
+)
+def test_pascal(value: str, expected: str) -> None:
+    assert naming.pascal(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [
+        ("users", "user"),
+        ("orders", "order"),
+        ("products", "product"),
+        ("invoices", "invoice"),
+        ("categories", "category"),
+        ("addresses", "address"),
+        ("boxes", "box"),
+        ("branches", "branch"),
+        ("wishes", "wish"),
+        ("customer_accounts", "customer_account"),
+        ("shipping_addresses", "shipping_address"),
+        ("product_categories", "product_category"),
+        # already singular: unchanged
+        ("status", "status"),
+        ("address", "address"),
+        ("analysis", "analysis"),
+        ("inventory", "inventory"),
+    ],
+)
+def test_singular(plural: str, singular: str) -> None:
+    assert naming.singular(plural) == singular
+
+
+def test_derived_names_chain_from_the_project_name() -> None:
+    """copier.yml derives the slug with kebab and the package with snake of the slug."""
+    slug = naming.kebab("Acme Service")
+    package = naming.snake(slug)
+
+    assert (slug, package) == ("acme-service", "acme_service")
+    assert naming.slug_error(slug) == ""
+    assert naming.package_name_error(package) == ""
+
+
+# --- slug -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", ["acme-service", "acme", "svc2", "a1-b2-c3"])
+def test_slug_accepts(slug: str) -> None:
+    assert naming.slug_error(slug) == ""
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "Acme-Service",
+        "acme_service",
+        "acme service",
+        "-acme",
+        "acme-",
+        "acme--svc",
+        "1acme",
+        "",
+    ],
+)
+def test_slug_rejects_with_a_reason(slug: str) -> None:
+    message = naming.slug_error(slug)
+
+    assert "not a valid slug" in message
+    assert f"'{slug}'" in message
+
+
+# --- package name ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["acme_service", "billing", "svc2", "a1_b2"])
+def test_package_name_accepts(name: str) -> None:
+    assert naming.package_name_error(name) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Acme", "not a valid package name"),
+        ("acme-service", "not a valid package name"),
+        ("_acme", "not a valid package name"),
+        ("acme__svc", "not a valid package name"),
+        ("2acme", "not a valid package name"),
+        ("", "not a valid package name"),
+        ("class", "Python keyword"),
+        ("import", "Python keyword"),
+        ("match", "Python keyword"),  # a soft keyword
+        ("json", "standard-library module"),
+        ("typing", "standard-library module"),
+        ("asyncio", "standard-library module"),
+        ("fastapi", "dependency"),
+        ("pydantic", "dependency"),
+        ("sqlalchemy", "dependency"),
+        ("alembic", "dependency"),
+        ("uvicorn", "dependency"),
+        ("tests", "dependency"),
+    ],
+)
+def test_package_name_rejects_with_a_reason(name: str, reason: str) -> None:
+    message = naming.package_name_error(name)
+
+    assert reason in message
+    assert f"'{name}'" in message
+
+
+# --- email ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "email", ["platform@example.com", "first.last+tag@mail.example.org", "a@b.io"]
+)
+def test_email_accepts(email: str) -> None:
+    assert naming.email_error(email) == ""
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["platform", "platform@example", "@example.com", "a b@example.com", "a@b@c.com"],
+)
+def test_email_rejects_with_a_reason(email: str) -> None:
+    message = naming.email_error(email)
+
+    assert "not an email address" in message
+    assert f"'{email}'" in message
+
+
+# --- domains ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "domains",
+    [
+        ["users", "orders", "products"],
+        ["invoices"],
+        ["customer_accounts", "shipping_addresses"],
+        ["users2"],
+    ],
+)
+def test_domains_accepts(domains: list[str]) -> None:
+    assert naming.domains_error(domains) == ""
+
+
+@pytest.mark.parametrize(
+    ("domains", "reason"),
+    [
+        ([], "non-empty YAML list"),
+        ("users", "non-empty YAML list"),
+        (None, "non-empty YAML list"),
+        (["Users"], "not a snake_case identifier"),
+        (["user-accounts"], "not a snake_case identifier"),
+        (["users", "user accounts"], "not a snake_case identifier"),
+        ([1], "not a snake_case identifier"),
+        (["users", "orders", "users"], "listed twice"),
+        (["class"], "keyword"),
+        (["json"], "stdlib"),
+        (["user", "users"], "same singular"),
+        (["categories", "category"], "same singular"),
+    ],
+)
+def test_domains_rejects_with_a_reason(domains: Any, reason: str) -> None:
+    assert reason in naming.domains_error(domains)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(set(ROUTE_NAMES) | set(naming.RESERVED_DOMAINS))
+)
+def test_domains_rejects_reserved_names(name: str) -> None:
+    message = naming.domains_error(["users", name])
+
+    assert "reserved" in message
+    assert f"'{name}'" in message
+
+
+# --- through copier -------------------------------------------------------------------------
+
+# (answers, question named in the message, what the message must say)
+BAD_ANSWERS = [
+    pytest.param(
+        {"project_slug": "Bad Slug"}, "project_slug", "not a valid slug", id="slug"
+    ),
+    pytest.param(
+        {"package_name": "json"}, "package_name", "standard-library module", id="stdlib"
+    ),
+    pytest.param(
+        {"package_name": "class"}, "package_name", "Python keyword", id="keyword"
+    ),
+    pytest.param(
+        {"package_name": "fastapi"}, "package_name", "dependency", id="dependency"
+    ),
+    pytest.param(
+        {"package_name": "acme-service"},
+        "package_name",
+        "not a valid package name",
+        id="package-format",
+    ),
+    # The derived defaults are validated too: "Json" gives the package name json.
+    pytest.param(
+        {"project_name": "Json"},
+        "package_name",
+        "standard-library module",
+        id="derived-package",
+    ),
+    pytest.param(
+        {"project_name": "   "}, "project_name", "cannot be empty", id="empty-name"
+    ),
+    pytest.param(
+        {"author_email": "platform.example.com"},
+        "author_email",
+        "not an email address",
+        id="email",
+    ),
+    pytest.param(
+        {"domains": ["users", "orders", "users"]},
+        "domains",
+        "'users' is listed twice",
+        id="duplicate-domain",
+    ),
+    pytest.param(
+        {"domains": ["users", "health"]},
+        "domains",
+        "'health' is reserved",
+        id="reserved-domain",
+    ),
+    pytest.param(
+        {"domains": ["Users"]},
+        "domains",
+        "not a snake_case identifier",
+        id="domain-case",
+    ),
+    pytest.param({"domains": []}, "domains", "non-empty", id="no-domain"),
+]
+
+
+def _copy(dst: Path, data: dict[str, Any], src: str) -> None:
+    with warnings.catch_warnings():
+        # A dirty working tree (uncommitted template edits) is rendered with a warning.
+        warnings.simplefilter("ignore", copier.errors.DirtyLocalWarning)
+        copier.run_copy(
+            src,
+            str(dst),
+            data=data,
+            defaults=True,
+            unsafe=True,
+            vcs_ref="HEAD",
+            quiet=True,
+        )
+
+
+@pytest.mark.parametrize(("data", "question", "reason"), BAD_ANSWERS)
+def test_copier_refuses_a_bad_answer(
+    data: dict[str, Any],
+    question: str,
+    reason: str,
+    tmp_path: Path,
+    pytestconfig: pytest.Config,
+) -> None:
+    dst = tmp_path / "project"
+
+    with pytest.raises(ValueError) as caught:
+        _copy(dst, data, pytestconfig.option.template)
+
+    message = str(caught.value)
+    assert f"'{question}'" in message
+    assert reason in message
+    # Nothing was written: the copy stopped before rendering.
+    assert not dst.exists() or not any(dst.iterdir())
+
+
+def test_copier_accepts_the_same_answers_when_they_are_good(
+    tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
+    """The control for the test above: the same call with good answers renders."""
+    dst = tmp_path / "project"
+    data = {
+        "project_name": "Billing Hub",
+        "author_email": "billing@example.com",
+        "domains": ["invoices", "payments"],
+    }
+
+    _copy(dst, data, pytestconfig.option.template)
+
+    assert (dst / "src" / "billing_hub").is_dir()
+    assert (dst / ".copier-answers.yml").is_file()
