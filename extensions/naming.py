@@ -179,6 +179,12 @@ def quoted(value: str) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def with_article(value: str) -> str:
+    """'a user', 'an order': the words of an identifier with its indefinite article."""
+    text = str(value).replace("_", " ")
+    return f"{'an' if text[:1].lower() in 'aeiou' else 'a'} {text}"
+
+
 def pystr(value: str) -> str:
     """A Python string literal quoted the way ruff format and black write it."""
     text = str(value)
@@ -228,6 +234,7 @@ class NamingExtension(Extension):
                 "import_from": import_from,
                 "quoted": quoted,
                 "pystr": pystr,
+                "with_article": with_article,
                 "docstring": docstring,
             }
         )
