@@ -70,9 +70,10 @@ def _percentile(sorted_values: list[float], pct: float) -> float:
 
 
 async def _main(args: argparse.Namespace) -> dict[str, float | int]:
+    extra = "".join(f"{header}\r\n" for header in args.header)
     request = (
         f"GET {args.path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n"
-        "Accept: */*\r\n\r\n"
+        f"Accept: */*\r\n{extra}\r\n"
     ).encode()
     latencies: list[float] = []
     counters = {"errors": 0, "non_2xx": 0}
@@ -103,6 +104,9 @@ def main() -> None:
     parser.add_argument("--path", required=True)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument(
+        "--header", action="append", default=[], help="'Name: value', repeatable"
+    )
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("loopback only")

@@ -374,12 +374,19 @@ def start_server(
     )
 
 
+# Credentials of the benchmark's own account, sent on every request once signed in
+# (the baseline ignores them); empty when the service has no sign-in route.
+AUTH_HEADERS: dict[str, str] = {}
+BENCH_ACCOUNT = {"email": "bench@example.com", "password": "bench-password-0123456"}
+
+
 def request(
     port: int, method: str, path: str, body: Any = None
 ) -> tuple[int, str, bytes]:
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers.update(AUTH_HEADERS)
         payload = json.dumps(body).encode() if body is not None else None
         conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()
@@ -388,8 +395,26 @@ def request(
         conn.close()
 
 
+def sign_in(service: Server) -> None:
+    """Register and log in when the service issues its own tokens (auth=jwt)."""
+    status, _, body = request(
+        service.port, "POST", "/api/v1/auth/register", BENCH_ACCOUNT
+    )
+    if status == 404:
+        return
+    if status not in (201, 409):
+        raise SetupError(f"POST /api/v1/auth/register answered {status}: {body[:300]!r}")
+    status, _, body = request(service.port, "POST", "/api/v1/auth/login", BENCH_ACCOUNT)
+    if status != 200:
+        raise SetupError(f"POST /api/v1/auth/login answered {status}: {body[:300]!r}")
+    token = json.loads(body)["data"]["access_token"]
+    AUTH_HEADERS["Authorization"] = f"Bearer {token}"
+    log("signed in: the API requests carry a bearer token")
+
+
 def capture(service: Server, tmp: Path) -> Path:
     """Seed the users, then record what the service answers on each endpoint."""
+    sign_in(service)
     for i in range(1, SEED_USERS + 1):
         status, _, body = request(
             service.port, "POST", "/api/v1/users", {"name": f"user-{i}"}
@@ -457,6 +482,7 @@ def load(
             "5s",
             "-s",
             str(script),
+            *(f"-H{name}: {value}" for name, value in AUTH_HEADERS.items()),
             url,
         ]
     else:
@@ -472,6 +498,7 @@ def load(
             str(connections),
             "--duration",
             str(seconds),
+            *(f"--header={name}: {value}" for name, value in AUTH_HEADERS.items()),
         ]
     result = subprocess.run(
         cmd,

@@ -9,11 +9,12 @@ Factors and levels (the first level of each is the template's default):
     python_version  3.11, 3.12, 3.13
     domains         [users, orders, products], [invoices],
                     [customer_accounts, shipping_addresses]
+    auth            jwt, oauth2, api_key, none
 
-Three factors have three levels, so 9 sets is the minimum for pairwise coverage
-(3 x 3 pairs of ci and python_version alone). The table below is an L9 Latin square
-over (ci, python_version, domains) with the two-level factors placed so that every
-pair of levels of every two factors occurs in at least one set;
+auth has four levels and three factors have three, so 12 sets is the minimum for
+pairwise coverage (4 x 3 pairs of auth and ci alone). The table below was found by
+a search for a 12-row array in which every pair of levels of every two factors
+occurs in at least one set;
 ``tests/test_render.py`` checks that, so a hand edit cannot silently lose a pair.
 
 Each non-default set also takes its own project name, so the package name differs
@@ -42,6 +43,7 @@ FACTORS: dict[str, list[Any]] = {
         ["invoices"],
         ["customer_accounts", "shipping_addresses"],
     ],
+    "auth": ["jwt", "oauth2", "api_key", "none"],
 }
 
 # The values copier.yml gives when every question keeps its default.
@@ -85,6 +87,7 @@ def _set(
     ci: str,
     python_version: str,
     domains: list[str],
+    auth: str,
 ) -> AnswerSet:
     answers = {
         "architecture": architecture,
@@ -93,6 +96,7 @@ def _set(
         "ci": ci,
         "python_version": python_version,
         "domains": domains,
+        "auth": auth,
     }
     return AnswerSet(id=set_id, answers=answers, project_name=project_name)
 
@@ -101,16 +105,19 @@ _TWO = ["customer_accounts", "shipping_addresses"]
 
 # fmt: off
 ANSWER_SETS: list[AnswerSet] = [
-    #    id                                         project name       architecture        database      tracing ci        python  domains
-    _set("defaults",                                None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS),
-    _set("mono-sqlite-trace-github-py312-invoices", "Billing Hub",     "monolith",         "sqlite",     True,  "github", "3.12", ["invoices"]),
-    _set("modular-pg-notrace-github-py313-two",     "Customer Portal", "modular_monolith", "postgresql", False, "github", "3.13", _TWO),
-    _set("modular-pg-notrace-gitlab-py311-invoices", "Invoice Desk",   "modular_monolith", "postgresql", False, "gitlab", "3.11", ["invoices"]),
-    _set("mono-sqlite-trace-gitlab-py312-two",      "Address Book",    "monolith",         "sqlite",     True,  "gitlab", "3.12", _TWO),
-    _set("mono-sqlite-notrace-gitlab-py313-three",  "Shop Front",      "monolith",         "sqlite",     False, "gitlab", "3.13", DEFAULT_DOMAINS),
-    _set("mono-pg-trace-noci-py311-two",            "Shipping Desk",   "monolith",         "postgresql", True,  "none",   "3.11", _TWO),
-    _set("modular-pg-notrace-noci-py312-three",     "Order Center",    "modular_monolith", "postgresql", False, "none",   "3.12", DEFAULT_DOMAINS),
-    _set("modular-sqlite-trace-noci-py313-invoices", "Ledger Works",   "modular_monolith", "sqlite",     True,  "none",   "3.13", ["invoices"]),
+    #    id                                            project name       architecture        database      tracing ci        python  domains          auth
+    _set("defaults",                                   None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt"),
+    _set("modular-pg-trace-noci-py313-invoices-jwt",   "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt"),
+    _set("modular-sqlite-notrace-github-py313-invoices-none", "Ledger Works", "modular_monolith", "sqlite", False, "github", "3.13", ["invoices"],    "none"),
+    _set("modular-sqlite-trace-gitlab-py312-two-none", "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", _TWO,            "none"),
+    _set("mono-pg-notrace-noci-py311-three-none",      "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none"),
+    _set("modular-pg-notrace-noci-py313-two-apikey",   "Shipping Desk",   "modular_monolith", "postgresql", False, "none",   "3.13", _TWO,            "api_key"),
+    _set("mono-sqlite-notrace-gitlab-py312-two-jwt",   "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt"),
+    _set("mono-sqlite-trace-gitlab-py311-invoices-apikey", "Billing Hub", "monolith",         "sqlite",     True,  "gitlab", "3.11", ["invoices"],    "api_key"),
+    _set("modular-sqlite-notrace-github-py311-two-oauth2", "Account Hub", "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2"),
+    _set("mono-pg-notrace-gitlab-py313-three-oauth2",  "Order Center",    "monolith",         "postgresql", False, "gitlab", "3.13", DEFAULT_DOMAINS, "oauth2"),
+    _set("modular-pg-trace-github-py312-three-apikey", "Catalog Service", "modular_monolith", "postgresql", True,  "github", "3.12", DEFAULT_DOMAINS, "api_key"),
+    _set("mono-sqlite-trace-noci-py312-invoices-oauth2", "Payment Gate",  "monolith",         "sqlite",     True,  "none",   "3.12", ["invoices"],    "oauth2"),
 ]
 # fmt: on
 

@@ -50,6 +50,8 @@ def port_open(port: int) -> bool:
 class Client:
     def __init__(self, base: str) -> None:
         self.base = base
+        # Sent with every request once the test has signed in.
+        self.default_headers: dict[str, str] = {}
 
     def __call__(
         self,
@@ -64,7 +66,7 @@ class Client:
         )
         if data is not None:
             request.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
+        for name, value in {**self.default_headers, **(headers or {})}.items():
             request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as answer:
@@ -169,6 +171,21 @@ def test_default_service_boots_and_serves_the_contract(server: Server) -> None:
     report = ready.json()
     assert report["errors"] == []
     assert report["data"]["checks"]["database"]["status"] == "pass"
+
+    # The API needs credentials (jwt is the default auth)
+    anonymous = http("GET", "/api/v1/users", headers={"X-Request-ID": "boot-anon"})
+    assert_error(anonymous, 401, "UNAUTHENTICATED", "boot-anon")
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+
+    # Register, sign in, and send the access token from now on
+    account = {"email": "ada@example.com", "password": "correct horse battery staple"}
+    registered = http("POST", "/api/v1/auth/register", account)
+    assert registered.status == 201, registered.body
+    login = http("POST", "/api/v1/auth/login", account)
+    assert login.status == 200, login.body
+    tokens = login.json()["data"]
+    assert tokens["token_type"].lower() == "bearer"
+    http.default_headers["Authorization"] = f"Bearer {tokens['access_token']}"
 
     # Create
     rid = "boot-test-create"

@@ -41,11 +41,13 @@ def questions() -> dict[str, dict[str, Any]]:
     merged: dict[str, Any] = {}
     for document in yaml.safe_load_all(COPIER_YML.read_text(encoding="utf-8")):
         merged.update(document or {})
-    return {
+    specs = {
         key: spec if isinstance(spec, dict) else {"default": spec}
         for key, spec in merged.items()
         if not key.startswith("_")
     }
+    # `when: false` entries are computed values, never asked.
+    return {key: spec for key, spec in specs.items() if spec.get("when") is not False}
 
 
 def as_markdown(value: Any) -> str:
