@@ -18,7 +18,9 @@ occurs in at least one set;
 ``tests/test_render.py`` checks that, so a hand edit cannot silently lose a pair.
 
 Each non-default set also takes its own project name, so the package name differs
-from the default ``acme_service`` and a hard-coded name in the template shows up.
+from the default ``acme_service`` and a hard-coded name in the template shows up;
+one is long (``northwind_traders_global_catalog``), so an import line that only fits
+with a short package name shows up too.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ ANSWER_SETS: list[AnswerSet] = [
     _set("mono-sqlite-trace-gitlab-py311-invoices-apikey", "Billing Hub", "monolith",         "sqlite",     True,  "gitlab", "3.11", ["invoices"],    "api_key"),
     _set("modular-sqlite-notrace-github-py311-two-oauth2", "Account Hub", "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2"),
     _set("mono-pg-notrace-gitlab-py313-three-oauth2",  "Order Center",    "monolith",         "postgresql", False, "gitlab", "3.13", DEFAULT_DOMAINS, "oauth2"),
-    _set("modular-pg-trace-github-py312-three-apikey", "Catalog Service", "modular_monolith", "postgresql", True,  "github", "3.12", DEFAULT_DOMAINS, "api_key"),
+    _set("modular-pg-trace-github-py312-three-apikey", "Northwind Traders Global Catalog", "modular_monolith", "postgresql", True,  "github", "3.12", DEFAULT_DOMAINS, "api_key"),
     _set("mono-sqlite-trace-noci-py312-invoices-oauth2", "Payment Gate",  "monolith",         "sqlite",     True,  "none",   "3.12", ["invoices"],    "oauth2"),
 ]
 # fmt: on
