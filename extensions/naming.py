@@ -28,10 +28,12 @@ DEPENDENCY_NAMES = frozenset(
         "anyio",
         "asyncpg",
         "black",
+        "cachetools",
         "fastapi",
         "granian",
         "httpx",
         "importlinter",
+        "limits",
         "mypy",
         "opentelemetry",
         "orjson",
@@ -39,6 +41,7 @@ DEPENDENCY_NAMES = frozenset(
         "pydantic",
         "pydantic_settings",
         "pytest",
+        "redis",
         "ruff",
         "schemathesis",
         "sqlalchemy",
@@ -148,6 +151,16 @@ def email_error(value: str) -> str:
     return ""
 
 
+def rate_limit_per_minute_error(value: Any) -> str:
+    # Copier casts the answer to int first; a bool is an int to Python, not here.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return (
+            "rate_limit_per_minute must be a whole number of requests, at least 1 "
+            f"(got {value!r})."
+        )
+    return ""
+
+
 def domains_error(value: Any) -> str:
     if not isinstance(value, list) or not value:
         return "domains must be a non-empty YAML list, e.g. [users, orders, products]."
@@ -231,6 +244,7 @@ class NamingExtension(Extension):
                 "package_name_error": package_name_error,
                 "email_error": email_error,
                 "domains_error": domains_error,
+                "rate_limit_per_minute_error": rate_limit_per_minute_error,
                 "import_from": import_from,
                 "quoted": quoted,
                 "pystr": pystr,

@@ -10,24 +10,32 @@ Factors and levels (the first level of each is the template's default):
     domains         [users, orders, products], [invoices],
                     [customer_accounts, shipping_addresses]
     auth            jwt, oauth2, api_key, none
+    cache           memory, redis, two_level, none
+    rate_limit      sliding_window, token_bucket, none
 
-auth has four levels and three factors have three, so 12 sets is the minimum for
-pairwise coverage (4 x 3 pairs of auth and ci alone). The table below was found by
-a search for a 12-row array in which every pair of levels of every two factors
-occurs in at least one set;
-``tests/test_render.py`` checks that, so a hand edit cannot silently lose a pair.
+auth and cache have four levels each, so 16 sets is the minimum for pairwise
+coverage (4 x 4 pairs of auth and cache alone): every auth level appears in exactly
+four sets, each time with a different cache. The table below was found by a search
+for a 16-row array in which every pair of levels of every two factors occurs in at
+least one set; the first twelve rows kept their values from the array before cache
+and rate_limit existed, so the search only chose those two factors for them (the
+defaults row keeps the defaults) and every factor of the last four.
+``tests/test_render.py`` checks the coverage, so a hand edit cannot silently lose a
+pair.
 
 Each non-default set also takes its own project name, so the package name differs
 from the default ``acme_service`` and a hard-coded name in the template shows up;
 one is long (``northwind_traders_global_catalog``), so an import line that only fits
-with a short package name shows up too.
+with a short package name shows up too. One set also answers a question that is not
+a factor (``rate_limit_per_minute: 30``, in ``extra``), so a hard-coded default of
+that number shows up as well.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -46,6 +54,8 @@ FACTORS: dict[str, list[Any]] = {
         ["customer_accounts", "shipping_addresses"],
     ],
     "auth": ["jwt", "oauth2", "api_key", "none"],
+    "cache": ["memory", "redis", "two_level", "none"],
+    "rate_limit": ["sliding_window", "token_bucket", "none"],
 }
 
 # The values copier.yml gives when every question keeps its default.
@@ -58,6 +68,8 @@ class AnswerSet:
     id: str
     answers: Mapping[str, Any]
     project_name: str | None = None
+    # Answers to questions that are not factors of the array (not in FACTORS).
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -65,7 +77,8 @@ class AnswerSet:
 
         The defaults set passes nothing, so it exercises copier.yml's real defaults
         (a test checks they still equal ``DEFAULTS``); every other set passes all its
-        factors explicitly, so a changed default cannot silently shift the array.
+        factors explicitly, so a changed default cannot silently shift the array,
+        plus its project name and its extra answers.
         """
         if self.id == "defaults":
             return {}
@@ -74,6 +87,7 @@ class AnswerSet:
         }
         if self.project_name is not None:
             data["project_name"] = self.project_name
+        data.update(self.extra)
         return data
 
     def __getitem__(self, key: str) -> Any:
@@ -90,6 +104,9 @@ def _set(
     python_version: str,
     domains: list[str],
     auth: str,
+    cache: str,
+    rate_limit: str,
+    **extra: Any,
 ) -> AnswerSet:
     answers = {
         "architecture": architecture,
@@ -99,27 +116,36 @@ def _set(
         "python_version": python_version,
         "domains": domains,
         "auth": auth,
+        "cache": cache,
+        "rate_limit": rate_limit,
     }
-    return AnswerSet(id=set_id, answers=answers, project_name=project_name)
+    return AnswerSet(id=set_id, answers=answers, project_name=project_name, extra=extra)
 
 
 _TWO = ["customer_accounts", "shipping_addresses"]
+_NW = "Northwind Traders Global Catalog"
 
+# In the ids, the cache is mem, redis, twolevel or nocache and the rate limit is
+# window (sliding_window), bucket (token_bucket) or nolimit.
 # fmt: off
 ANSWER_SETS: list[AnswerSet] = [
-    #    id                                            project name       architecture        database      tracing ci        python  domains          auth
-    _set("defaults",                                   None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt"),
-    _set("modular-pg-trace-noci-py313-invoices-jwt",   "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt"),
-    _set("modular-sqlite-notrace-github-py313-invoices-none", "Ledger Works", "modular_monolith", "sqlite", False, "github", "3.13", ["invoices"],    "none"),
-    _set("modular-sqlite-trace-gitlab-py312-two-none", "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", _TWO,            "none"),
-    _set("mono-pg-notrace-noci-py311-three-none",      "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none"),
-    _set("modular-pg-notrace-noci-py313-two-apikey",   "Shipping Desk",   "modular_monolith", "postgresql", False, "none",   "3.13", _TWO,            "api_key"),
-    _set("mono-sqlite-notrace-gitlab-py312-two-jwt",   "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt"),
-    _set("mono-sqlite-trace-gitlab-py311-invoices-apikey", "Billing Hub", "monolith",         "sqlite",     True,  "gitlab", "3.11", ["invoices"],    "api_key"),
-    _set("modular-sqlite-notrace-github-py311-two-oauth2", "Account Hub", "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2"),
-    _set("mono-pg-notrace-gitlab-py313-three-oauth2",  "Order Center",    "monolith",         "postgresql", False, "gitlab", "3.13", DEFAULT_DOMAINS, "oauth2"),
-    _set("modular-pg-trace-github-py312-three-apikey", "Northwind Traders Global Catalog", "modular_monolith", "postgresql", True,  "github", "3.12", DEFAULT_DOMAINS, "api_key"),
-    _set("mono-sqlite-trace-noci-py312-invoices-oauth2", "Payment Gate",  "monolith",         "sqlite",     True,  "none",   "3.12", ["invoices"],    "oauth2"),
+    #    id                                                                   project name       architecture        database      tracing ci        python  domains          auth       cache        rate_limit
+    _set("defaults",                                                          None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window"),
+    _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none"),
+    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket",      "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket"),
+    _set("modular-sqlite-trace-gitlab-py312-two-none-nocache-bucket",         "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", _TWO,            "none",    "none",      "token_bucket"),
+    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit",            "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none"),
+    _set("modular-pg-notrace-noci-py313-two-apikey-mem-bucket",               "Shipping Desk",   "modular_monolith", "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket"),
+    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket",          "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket"),
+    _set("mono-sqlite-trace-gitlab-py311-invoices-apikey-nocache-nolimit",    "Billing Hub",     "monolith",         "sqlite",     True,  "gitlab", "3.11", ["invoices"],    "api_key", "none",      "none"),
+    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket"),
+    _set("mono-pg-notrace-gitlab-py313-three-oauth2-redis-bucket30",          "Order Center",    "monolith",         "postgresql", False, "gitlab", "3.13", DEFAULT_DOMAINS, "oauth2",  "redis",     "token_bucket", rate_limit_per_minute=30),
+    _set("modular-pg-trace-github-py312-three-apikey-redis-window",           _NW,               "modular_monolith", "postgresql", True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "sliding_window"),
+    _set("mono-sqlite-trace-noci-py312-invoices-oauth2-nocache-window",       "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", ["invoices"],    "oauth2",  "none",      "sliding_window"),
+    _set("mono-pg-notrace-github-py313-three-jwt-nocache-nolimit",            "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", DEFAULT_DOMAINS, "jwt",     "none",      "none"),
+    _set("mono-pg-trace-gitlab-py312-two-oauth2-mem-nolimit",                 "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", _TWO,            "oauth2",  "memory",    "none"),
+    _set("modular-sqlite-trace-gitlab-py313-invoices-apikey-twolevel-window", "Booking Engine",  "modular_monolith", "sqlite",     True,  "gitlab", "3.13", ["invoices"],    "api_key", "two_level", "sliding_window"),
+    _set("modular-sqlite-notrace-noci-py311-two-none-redis-window",           "Inventory Sync",  "modular_monolith", "sqlite",     False, "none",   "3.11", _TWO,            "none",    "redis",     "sliding_window"),
 ]
 # fmt: on
 

@@ -6,7 +6,6 @@ these tests only read the result.
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 import tomllib
@@ -26,7 +25,7 @@ from answer_sets import (
     missing_pairs,
 )
 from helpers import rendered_files
-from pytest_copie.plugin import Result
+from pytest_copie.plugin import Copie, Result
 
 Render = Callable[[AnswerSet], Result]
 
@@ -120,6 +119,7 @@ def test_answer_sets_have_unique_ids_and_include_the_defaults() -> None:
 def test_answer_sets_only_use_known_levels() -> None:
     for s in ANSWER_SETS:
         assert set(s.answers) == set(FACTORS), s.id
+        assert not set(s.extra) & set(FACTORS), s.id
         for factor, value in s.answers.items():
             assert value in FACTORS[factor], (s.id, factor, value)
 
@@ -147,6 +147,8 @@ def test_answers_file_records_the_answers_and_the_source(
     assert Path(answers["_src_path"]).is_absolute()
     for factor, value in answer_set.answers.items():
         assert answers[factor] == value, factor
+    for question, value in answer_set.extra.items():
+        assert answers[question] == value, question
     if answer_set.project_name is None:
         # copier.yml's defaults are still the ones the covering array was built on.
         assert answers["package_name"] == DEFAULT_PACKAGE
@@ -155,7 +157,8 @@ def test_answers_file_records_the_answers_and_the_source(
         assert answers["package_name"] != DEFAULT_PACKAGE
 
 
-def test_no_leftover_jinja(project: Path) -> None:
+def leftover_jinja(project: Path) -> list[str]:
+    """Every templated file name and every line that still holds a Jinja delimiter."""
     leftovers: list[str] = []
     for path in rendered_files(project):
         rel = path.relative_to(project).as_posix()
@@ -170,8 +173,28 @@ def test_no_leftover_jinja(project: Path) -> None:
         for number, line in enumerate(text.splitlines(), start=1):
             if JINJA.search(line):
                 leftovers.append(f"{rel}:{number}: {line.strip()}")
+    return leftovers
 
-    assert leftovers == []
+
+def syntax_errors(project: Path) -> list[str]:
+    """Every .py file that this interpreter cannot compile, with the line and reason.
+
+    compile() goes past the parser: it also refuses `await` outside an async function,
+    `return` outside a function and the like. Nothing is written to disk.
+    """
+    errors = []
+    for path in rendered_files(project):
+        if path.suffix == ".py":
+            source = path.read_text(encoding="utf-8")
+            try:
+                compile(source, str(path), "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                errors.append(f"{path.relative_to(project)}:{exc.lineno}: {exc.msg}")
+    return errors
+
+
+def test_no_leftover_jinja(project: Path) -> None:
+    assert leftover_jinja(project) == []
 
 
 def test_no_template_internals_rendered(project: Path) -> None:
@@ -203,15 +226,7 @@ def test_python_files_parse(project: Path) -> None:
     (A 3.12 set may use 3.12 syntax; test_generated.py compiles those on their own
     interpreter.)
     """
-    errors = []
-    for path in rendered_files(project):
-        if path.suffix == ".py":
-            try:
-                ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            except SyntaxError as exc:
-                errors.append(f"{path.relative_to(project)}:{exc.lineno}: {exc.msg}")
-
-    assert errors == []
+    assert syntax_errors(project) == []
 
 
 def test_minimum_python_is_the_answer(answer_set: AnswerSet, project: Path) -> None:
@@ -329,3 +344,171 @@ def test_tracing_files_only_with_tracing(answer_set: AnswerSet, project: Path) -
     assert (
         "opentelemetry" in (project / "pyproject.toml").read_text(encoding="utf-8")
     ) == tracing
+
+
+# --- cache and rate limiting ----------------------------------------------------------
+
+REDIS_CACHES = ("redis", "two_level")
+IN_PROCESS_CACHES = ("memory", "two_level")
+
+# Which files and settings exist for a (cache, rate_limit) pair of answers.
+Wanted = Callable[[str, str], bool]
+
+# Files of the cache and the rate limiter under src/<pkg>/, and when each must exist.
+CHOICE_FILES: dict[str, Wanted] = {
+    "shared/cache/reads.py": lambda c, r: True,
+    "shared/cache/memory.py": lambda c, r: c in IN_PROCESS_CACHES,
+    "shared/cache/redis_store.py": lambda c, r: c in REDIS_CACHES,
+    "shared/cache/two_level.py": lambda c, r: c == "two_level",
+    "shared/redis.py": lambda c, r: c in REDIS_CACHES,
+    "shared/rate_limit/limiter.py": lambda c, r: r != "none",
+    "shared/rate_limit/middleware.py": lambda c, r: r != "none",
+}
+
+# Variables of .env.example, and when each must be listed.
+ENV_VARIABLES: dict[str, Wanted] = {
+    "APP_REDIS_URL": lambda c, r: c in REDIS_CACHES,
+    "APP_REDIS_TIMEOUT_S": lambda c, r: c in REDIS_CACHES,
+    "APP_CACHE_KEY_PREFIX": lambda c, r: c in REDIS_CACHES,
+    "APP_CACHE_TTL_S": lambda c, r: c != "none",
+    "APP_CACHE_LIST_TTL_S": lambda c, r: c != "none",
+    "APP_CACHE_MAX_ENTRIES": lambda c, r: c in IN_PROCESS_CACHES,
+    "APP_CACHE_L1_TTL_S": lambda c, r: c == "two_level",
+    "APP_RATE_LIMIT_PER_MINUTE": lambda c, r: r != "none",
+    # Only a limiter in Redis can lose its storage and have to fail open or closed.
+    "APP_RATE_LIMIT_FAIL_OPEN": lambda c, r: r != "none" and c in REDIS_CACHES,
+    "APP_TRUSTED_PROXIES": lambda c, r: True,
+}
+
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def choice_problems(project: Path, cache: str, rate_limit: str) -> list[str]:
+    """What in a rendered project does not follow its cache and rate_limit answers."""
+    answers = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    package_dir = project / "src" / str(answers["package_name"])
+    uses_redis = cache in REDIS_CACHES
+    problems: list[str] = []
+
+    for rel, wanted in CHOICE_FILES.items():
+        if (package_dir / rel).is_file() != wanted(cache, rate_limit):
+            state = "missing" if wanted(cache, rate_limit) else "present"
+            problems.append(f"src/<pkg>/{rel} is {state}")
+    if (package_dir / "shared" / "rate_limit").exists() != (rate_limit != "none"):
+        problems.append("shared/rate_limit/ exists exactly when rate_limit is not none")
+
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies = [str(d) for d in pyproject["project"]["dependencies"]]
+    names = {
+        match[1].lower() for d in dependencies if (match := _REQUIREMENT_NAME.match(d))
+    }
+    if uses_redis and "redis" not in names:
+        problems.append(f"no redis dependency: {dependencies}")
+    if not uses_redis and any("redis" in d.lower() for d in dependencies):
+        problems.append(f"a redis dependency without Redis: {dependencies}")
+    if rate_limit == "sliding_window" and "limits" not in names:
+        problems.append(f"a sliding window without the limits library: {dependencies}")
+
+    compose_text = (project / "compose.yaml").read_text(encoding="utf-8")
+    services = load_yaml(project / "compose.yaml")[0]["services"]
+    if ("redis" in services) != uses_redis:
+        problems.append(f"compose.yaml services: {sorted(services)}")
+    if uses_redis and "redis" in services:
+        if not str(services["redis"].get("image", "")).startswith("redis:"):
+            problems.append("compose.yaml: the redis service runs no redis image")
+        if "healthcheck" not in services["redis"]:
+            problems.append("compose.yaml: the redis service has no health check")
+        for name in ("app", "migrate"):
+            url = (services[name].get("environment") or {}).get("APP_REDIS_URL")
+            if url != "redis://redis:6379/0":
+                problems.append(f"compose.yaml: {name} has APP_REDIS_URL={url!r}")
+        depends = services["app"].get("depends_on") or {}
+        if (depends.get("redis") or {}).get("condition") != "service_healthy":
+            problems.append("compose.yaml: app does not wait for a healthy redis")
+    if not uses_redis and "redis" in compose_text.lower():
+        problems.append("compose.yaml mentions redis without Redis")
+
+    env_example = (project / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", env_example, re.MULTILINE))
+    for variable, wanted in ENV_VARIABLES.items():
+        if (variable in listed) != wanted(cache, rate_limit):
+            state = "missing from" if wanted(cache, rate_limit) else "listed in"
+            problems.append(f"{variable} is {state} .env.example")
+
+    architecture_doc = (project / "docs" / "architecture.md").read_text(
+        encoding="utf-8"
+    )
+    for heading in ("## Caching", "## Rate limiting"):
+        if f"\n{heading}\n" not in architecture_doc:
+            problems.append(f"docs/architecture.md has no '{heading}' section")
+    return problems
+
+
+def test_cache_and_rate_limit_files_follow_the_answers(
+    answer_set: AnswerSet, project: Path
+) -> None:
+    assert (
+        choice_problems(
+            project, answer_set.answers["cache"], answer_set.answers["rate_limit"]
+        )
+        == []
+    )
+
+
+def test_env_example_gives_the_rate_limit_answer(
+    answer_set: AnswerSet, project: Path, answers: dict[str, Any]
+) -> None:
+    env_example = (project / ".env.example").read_text(encoding="utf-8")
+    if answer_set.answers["rate_limit"] == "none":
+        assert "RATE_LIMIT" not in env_example
+    else:
+        per_minute = answer_set.extra.get("rate_limit_per_minute", 100)
+        assert answers["rate_limit_per_minute"] == per_minute
+        assert f"\nAPP_RATE_LIMIT_PER_MINUTE={per_minute}\n" in f"\n{env_example}\n"
+
+
+def test_uvicorn_leaves_proxy_headers_to_the_app(project: Path) -> None:
+    """The app honours X-Forwarded-For only from APP_TRUSTED_PROXIES; uvicorn must not."""
+    for name in ("Makefile", "Dockerfile"):
+        text = (project / name).read_text(encoding="utf-8")
+        assert "--no-proxy-headers" in text, name
+        assert "--proxy-headers" not in text, name
+        assert "forwarded-allow-ips" not in text, name
+
+
+# Every combination of the three answers that decide which cache and rate-limit code
+# exists (2 x 4 x 3 = 24), each rendered once with the other answers at their defaults.
+# Render-only: no tools run, so the product stays cheap where the covering array
+# above only promises pairs.
+CACHE_PRODUCT = [
+    pytest.param(
+        architecture, cache, rate_limit, id=f"{architecture}-{cache}-{rate_limit}"
+    )
+    for architecture in FACTORS["architecture"]
+    for cache in FACTORS["cache"]
+    for rate_limit in FACTORS["rate_limit"]
+]
+
+
+@pytest.mark.parametrize(("architecture", "cache", "rate_limit"), CACHE_PRODUCT)
+def test_every_cache_and_rate_limit_combination_renders(
+    architecture: str, cache: str, rate_limit: str, copie: Copie
+) -> None:
+    result = copie.copy(
+        extra_answers={
+            "architecture": architecture,
+            "cache": cache,
+            "rate_limit": rate_limit,
+        }
+    )
+
+    assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0
+    assert result.project_dir is not None
+    project = result.project_dir
+    assert leftover_jinja(project) == []
+    # The defaults' python_version (3.11) is the oldest this suite runs on.
+    assert syntax_errors(project) == []
+    assert choice_problems(project, cache, rate_limit) == []

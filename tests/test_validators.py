@@ -11,6 +11,7 @@ from typing import Any
 
 import copier
 import pytest
+import yaml
 from helpers import REPO_ROOT
 
 
@@ -166,6 +167,9 @@ def test_package_name_accepts(name: str) -> None:
         ("alembic", "dependency"),
         ("uvicorn", "dependency"),
         ("tests", "dependency"),
+        ("redis", "dependency"),
+        ("limits", "dependency"),
+        ("cachetools", "dependency"),
     ],
 )
 def test_package_name_rejects_with_a_reason(name: str, reason: str) -> None:
@@ -243,6 +247,26 @@ def test_domains_rejects_reserved_names(name: str) -> None:
     assert f"'{name}'" in message
 
 
+# --- rate_limit_per_minute ---------------------------------------------------------------
+
+RATE_LIMIT_MESSAGE = (
+    "rate_limit_per_minute must be a whole number of requests, at least 1"
+)
+
+
+@pytest.mark.parametrize("value", [1, 30, 100, 10_000])
+def test_rate_limit_per_minute_accepts(value: int) -> None:
+    assert naming.rate_limit_per_minute_error(value) == ""
+
+
+@pytest.mark.parametrize("value", [0, -5, True, 2.5, "30", None])
+def test_rate_limit_per_minute_rejects_with_a_reason(value: Any) -> None:
+    message = naming.rate_limit_per_minute_error(value)
+
+    assert RATE_LIMIT_MESSAGE in message
+    assert f"(got {value!r})" in message
+
+
 # --- through copier -------------------------------------------------------------------------
 
 # (answers, question named in the message, what the message must say)
@@ -300,6 +324,18 @@ BAD_ANSWERS = [
         id="domain-case",
     ),
     pytest.param({"domains": []}, "domains", "non-empty", id="no-domain"),
+    pytest.param(
+        {"rate_limit_per_minute": 0},
+        "rate_limit_per_minute",
+        f"{RATE_LIMIT_MESSAGE} (got 0)",
+        id="zero-per-minute",
+    ),
+    pytest.param(
+        {"rate_limit": "token_bucket", "rate_limit_per_minute": -5},
+        "rate_limit_per_minute",
+        f"{RATE_LIMIT_MESSAGE} (got -5)",
+        id="negative-per-minute",
+    ),
 ]
 
 
@@ -347,9 +383,12 @@ def test_copier_accepts_the_same_answers_when_they_are_good(
         "project_name": "Billing Hub",
         "author_email": "billing@example.com",
         "domains": ["invoices", "payments"],
+        "rate_limit": "token_bucket",
+        "rate_limit_per_minute": 30,
     }
 
     _copy(dst, data, pytestconfig.option.template)
 
     assert (dst / "src" / "billing_hub").is_dir()
-    assert (dst / ".copier-answers.yml").is_file()
+    answers = yaml.safe_load((dst / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["rate_limit_per_minute"] == 30

@@ -45,3 +45,8 @@ class Principal:
     def owner_scope(self) -> str | None:
         """Whose objects this principal works on; None means everybody's."""
         return None if self.can(Permission.ACT_ON_ALL) else self.subject
+
+    def may_see(self, owner_id: str) -> bool:
+        """Whether objects owned by `owner_id` are within this principal's scope."""
+        scope = self.owner_scope
+        return scope is None or scope == owner_id

@@ -1,0 +1,1 @@
+"""Cache-aside reads for the application services (see docs/architecture.md, Caching)."""

@@ -1,0 +1,1 @@
+"""Requests per client per minute (see docs/architecture.md, Rate limiting)."""
