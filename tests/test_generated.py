@@ -18,7 +18,7 @@ from pytest_copie.plugin import Copie
 MAKE_CHECK_TIMEOUT_S = 15 * 60
 
 # make -k reports each failed gate as: make: *** [Makefile:45: lint] Error 1
-FAILED_TARGET = re.compile(r"make: \*\*\* \[[^\]]*?:\s*([\w./-]+)\] Error \d+")
+FAILED_TARGET = re.compile(r"make(?:\[\d+\])?: \*\*\* \[[^\]]*?:\s*([\w./-]+)\] Error \d+")
 
 
 @pytest.mark.slow
