@@ -5,6 +5,9 @@
 #   make test        the whole test suite, slow tests included (what CI runs)
 #   make test-fast   everything but the tests marked slow
 #   make clean       remove .venv/, the uv cache and the other caches (./demo is kept)
+#   make fleet REPOS="../svc-a ../svc-b"
+#                    template version, newest release, drift and state of generated
+#                    services (tools/fleet.py report; ARGS=--json for JSON)
 #
 # PYTEST_ARGS adds pytest options: make test PYTEST_ARGS="-k boot -x"
 
@@ -19,13 +22,16 @@ STAMP := $(VENV)/.requirements-dev.stamp
 # One source of truth for the uv version: its pin in requirements-dev.txt.
 UV_VERSION := $(shell sed -n 's/^uv==\([^[:space:]]*\).*/\1/p' requirements-dev.txt)
 PYTEST_ARGS ?=
+# make fleet: the checkouts of generated services, and options of `fleet.py report`.
+REPOS ?=
+ARGS ?=
 
 # One uv cache for the tools, every generated project and every pytest-xdist worker
 # (uv locks its cache, so concurrent installs share it safely).
 UV_CACHE_DIR ?= $(CURDIR)/.uv-cache
 export UV_CACHE_DIR
 
-.PHONY: demo test test-fast clean
+.PHONY: demo test test-fast clean fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +56,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -n auto -m "not slow" $(PYTEST_ARGS)
+
+fleet: $(STAMP)
+	@test -n "$(REPOS)" || { echo 'usage: make fleet REPOS="../svc-a ../svc-b" [ARGS=--json]' >&2; exit 2; }
+	$(BIN)/python tools/fleet.py report $(ARGS) $(REPOS)
 
 clean:
 	rm -rf $(VENV) .uv-cache .pytest_cache .ruff_cache .mypy_cache site

@@ -191,3 +191,30 @@ def run_logged(
     if code is None:
         output += f"\n[harness] killed after {timeout_s:.0f} s: {' '.join(cmd)}\n"
     return code, output
+
+
+# make -k reports each failed gate as: make: *** [Makefile:45: lint] Error 1
+FAILED_TARGET = re.compile(r"make(?:\[\d+\])?: \*\*\* \[[^\]]*?:\s*([\w./-]+)\] Error \d+")
+
+
+def failure_report(set_id: str, code: int | None, output: str) -> str:
+    """Which gates failed, the output just before each failure, then the last lines."""
+    lines = output.splitlines()
+    failed: list[str] = []
+    excerpts: list[str] = []
+    start = 0
+    for number, line in enumerate(lines):
+        match = FAILED_TARGET.search(line)
+        if match:
+            failed.append(match[1])
+            context = lines[max(start, number - 40) : number + 1]
+            excerpts.append(
+                f"--- before `{match[1]}` failed ---\n" + "\n".join(context)
+            )
+            start = number + 1
+    outcome = "timed out" if code is None else f"exited {code}"
+    return (
+        f"`make check` in the {set_id} project {outcome}; failed: {', '.join(failed) or '?'}\n"
+        + "\n".join(excerpts)
+        + f"\n--- last lines of its output ---\n{tail(output, 40)}"
+    )

@@ -7,18 +7,15 @@ mypy --strict, import-linter and the project's own tests with coverage >= 90 %
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from answer_sets import AnswerSet, answer_set_params
-from helpers import project_env, run_logged, tail
+from helpers import failure_report, project_env, run_logged
 from pytest_copie.plugin import Copie
 
 MAKE_CHECK_TIMEOUT_S = 15 * 60
 
-# make -k reports each failed gate as: make: *** [Makefile:45: lint] Error 1
-FAILED_TARGET = re.compile(r"make(?:\[\d+\])?: \*\*\* \[[^\]]*?:\s*([\w./-]+)\] Error \d+")
 
 
 @pytest.mark.slow
@@ -42,26 +39,3 @@ def test_make_check_passes(
     )
 
     assert code == 0, failure_report(answer_set.id, code, output)
-
-
-def failure_report(set_id: str, code: int | None, output: str) -> str:
-    """Which gates failed, the output just before each failure, then the last lines."""
-    lines = output.splitlines()
-    failed: list[str] = []
-    excerpts: list[str] = []
-    start = 0
-    for number, line in enumerate(lines):
-        match = FAILED_TARGET.search(line)
-        if match:
-            failed.append(match[1])
-            context = lines[max(start, number - 40) : number + 1]
-            excerpts.append(
-                f"--- before `{match[1]}` failed ---\n" + "\n".join(context)
-            )
-            start = number + 1
-    outcome = "timed out" if code is None else f"exited {code}"
-    return (
-        f"`make check` in the {set_id} project {outcome}; failed: {', '.join(failed) or '?'}\n"
-        + "\n".join(excerpts)
-        + f"\n--- last lines of its output ---\n{tail(output, 40)}"
-    )

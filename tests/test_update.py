@@ -1,0 +1,365 @@
+"""`copier update` keeps a service's own work, release to release (docs/updating.md).
+
+Every test works on a scratch clone of this repository tagged from releases.toml, with
+the working tree committed on top as the next release (tests/releases.py). A service
+is generated from a release, committed, edited the way a team edits one, committed
+again, and updated to the working tree with the Copier CLI, as a user would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from answer_sets import AnswerSet
+from helpers import failure_report, project_env, rendered_files, run_logged
+from releases import ReleaseList, git, load_releases, tagged_clone, version_key
+
+RELEASES = load_releases()
+COPIER = str(Path(sys.executable).with_name("copier"))
+MAKE_TIMEOUT_S = 15 * 60
+RENAME_LINE = "rename: .github/workflows/ci.yml -> .github/workflows/checks.yml"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tagged_clone(tmp_path_factory.mktemp("template") / "backend-architect")
+
+
+def copier(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    return subprocess.run(
+        [COPIER, *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def commit_all(project: Path, message: str) -> None:
+    git(project, "add", "--all")
+    git(
+        project,
+        "-c", "user.name=Service Team",
+        "-c", "user.email=team@example.com",
+        "commit", "--quiet", "--no-verify", "-m", message,
+    )  # fmt: skip
+
+
+def generate(template: Path, tag: str, project: Path, answers: Mapping[str, Any]) -> Path:
+    data = [f"--data={key}={value}" for key, value in answers.items()]
+    done = copier("copy", "--trust", "--defaults", "--vcs-ref", tag, *data, str(template), str(project))
+    assert done.returncode == 0, f"copy from {tag} failed:\n{done.stderr}"
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, f"Generate from the template at {tag}")
+    return project
+
+
+def update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return copier("update", "--trust", "--defaults", *args, cwd=project)
+
+
+def leftovers(project: Path) -> list[str]:
+    """.rej files and files holding conflict markers, relative to the project."""
+    found = []
+    for path in rendered_files(project):
+        rel = str(path.relative_to(project))
+        if rel.endswith(".rej"):
+            found.append(rel)
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines()):
+            found.append(rel)
+    return found
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make(project: Path, target: str, tmp_path: Path, database: str = "sqlite") -> None:
+    tool_bin = tmp_path / "tool-bin"
+    tool_bin.mkdir(exist_ok=True)
+    uv = Path(sys.executable).with_name("uv")
+    if uv.exists() and not (tool_bin / "uv").exists():
+        (tool_bin / "uv").symlink_to(uv)
+    env = project_env(AnswerSet("update", {"database": database}), tool_bin)
+    code, output = run_logged(
+        ["make", "-k", target],
+        cwd=project,
+        env=env,
+        timeout_s=MAKE_TIMEOUT_S,
+        log=tmp_path / f"make-{target}.log",
+    )
+    assert code == 0, failure_report(f"updated ({target})", code, output)
+
+
+# --- what a service team does to its repository between two updates -------------
+
+GREETINGS_USE_CASE = '''"""Greetings: a use case the service team added."""
+
+from __future__ import annotations
+
+
+def greet(name: str) -> str:
+    """Say hello to `name`; blank names stay anonymous."""
+    return f"Hello, {name.strip() or 'anonymous'}!"
+'''
+
+GREETINGS_ROUTE = '''"""Greetings over HTTP: a route the service team added."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from {pkg}.application.greetings import greet
+from {pkg}.shared.auth.dependencies import Reader
+from {pkg}.shared.http.envelope import Envelope, ok
+
+router = APIRouter(prefix="/api/v1", tags=["greetings"])
+
+
+class Greeting(BaseModel):
+    message: str
+
+
+@router.get("/greetings/{{name}}", response_model=Envelope[Greeting])
+async def get_greeting(name: str, _: Reader) -> Response:
+    """Greet `name`."""
+    return ok(Greeting(message=greet(name)))
+'''
+
+GREETINGS_TEST = '''"""The greeting route the service team added."""
+
+from __future__ import annotations
+
+from httpx import AsyncClient
+
+
+async def test_greets_by_name(client: AsyncClient) -> None:
+    response = await client.get("/api/v1/greetings/ada")
+
+    assert response.status_code == 200
+    assert response.json()["data"] == {"message": "Hello, ada!"}
+
+
+async def test_needs_a_principal(anonymous: AsyncClient) -> None:
+    response = await anonymous.get("/api/v1/greetings/ada")
+
+    assert response.status_code == 401
+'''
+
+ENDPOINT_ROW = "| `GET` | `/api/v1/greetings/{name}` | greet someone (the team's) |"
+DEPENDENCY = '    "anyio>=4",'
+MAKE_TARGET = "greet: install ## Say hello (the team's target)\n\t@echo hello\n"
+CI_STEP = "      - name: List the installed packages (the team's step)\n        run: uv pip list\n"
+SETTING_FIELD = '    greeting_style: str = "plain"\n'
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not in {path} exactly once"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+class TeamEdits:
+    """Typical changes of a monolith service with auth, and how to tell they survived.
+
+    Where the release has extension points (app_extensions.py, service_settings.py,
+    docs/service.md, the dependency marker), the edits go there, as docs/updating.md
+    asks; older releases had none, so there the team edited the owned files.
+    """
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.pkg = answers_of(project)["package_name"]
+        self.src = project / "src" / self.pkg
+        self.extension_points = (self.src / "app_extensions.py").is_file()
+        domains = answers_of(project)["domains"]
+        self.deleted = project / "tests" / "unit" / f"test_{domains[-1]}_service.py"
+        self.ci = project / ".github" / "workflows" / (
+            "checks.yml" if self.extension_points else "ci.yml"
+        )
+        self.kept: dict[Path, str] = {}
+
+    def apply(self) -> None:
+        p, pkg = self.project, self.pkg
+        (self.src / "application" / "greetings.py").write_text(GREETINGS_USE_CASE)
+        (self.src / "api" / "greetings.py").write_text(GREETINGS_ROUTE.format(pkg=pkg))
+        (p / "tests" / "api" / "test_greetings.py").write_text(GREETINGS_TEST)
+        if self.extension_points:
+            replace_once(
+                self.src / "app_extensions.py",
+                "    return []\n",
+                "    return [greetings.router]\n",
+            )
+            replace_once(
+                self.src / "app_extensions.py",
+                "from fastapi import APIRouter, FastAPI\n\n",
+                f"from fastapi import APIRouter, FastAPI\n\nfrom {pkg}.api import greetings\n",
+            )
+            with (p / "docs" / "service.md").open("a", encoding="utf-8") as doc:
+                doc.write(ENDPOINT_ROW + "\n")
+            with (self.src / "shared" / "service_settings.py").open("a") as settings:
+                settings.write("\n" + SETTING_FIELD)
+            marker = "    # The service's own dependencies go below this line"
+            text = (p / "pyproject.toml").read_text()
+            line_end = text.index("\n", text.index(marker)) + 1
+            (p / "pyproject.toml").write_text(text[:line_end] + DEPENDENCY + "\n" + text[line_end:])
+            with (p / "Makefile.local").open("a") as makefile:
+                makefile.write("\n" + MAKE_TARGET)
+        else:
+            routes = self.src / "api" / "routes.py"
+            replace_once(routes, "from fastapi import APIRouter\n\n", f"from fastapi import APIRouter\n\nfrom {pkg}.api import greetings\n")
+            text = routes.read_text()
+            closing = text.rindex("    ]")
+            routes.write_text(text[:closing] + "        greetings.router,\n" + text[closing:])
+            doc = p / "docs" / "architecture.md"
+            text = doc.read_text()
+            table_end = text.index("\n\n", text.index("| `GET` |", text.index("## Endpoints")))
+            doc.write_text(text[:table_end] + "\n" + ENDPOINT_ROW + text[table_end:])
+            replace_once(p / "pyproject.toml", '    "aiosqlite>=0.21,<1",\n', '    "aiosqlite>=0.21,<1",\n' + DEPENDENCY + "\n")
+            (p / "Makefile.local").write_text(MAKE_TARGET)
+        replace_once(p / ".env.example", "APP_CACHE_TTL_S=60\n", "APP_CACHE_TTL_S=120\n")
+        with self.ci.open("a", encoding="utf-8") as ci:
+            ci.write(CI_STEP)
+        self.deleted.unlink()
+        for path in (
+            self.src / "application" / "greetings.py",
+            self.src / "api" / "greetings.py",
+            p / "tests" / "api" / "test_greetings.py",
+            self.src / "domain" / "users.py",
+            self.src / "api" / "users.py",
+            p / "README.md",
+        ):
+            self.kept[path] = digest(path)
+
+    def assert_kept(self) -> None:
+        p = self.project
+        for path, sha in self.kept.items():
+            assert path.is_file() and digest(path) == sha, f"{path} changed or went away"
+        assert not self.deleted.exists(), "a deleted sample file came back"
+        assert DEPENDENCY in (p / "pyproject.toml").read_text()
+        assert MAKE_TARGET in (p / "Makefile.local").read_text()
+        assert "APP_CACHE_TTL_S=120\n" in (p / ".env.example").read_text()
+        workflows = p / ".github" / "workflows"
+        assert not (workflows / "ci.yml").exists()
+        assert CI_STEP in (workflows / "checks.yml").read_text()
+        documented = (p / "docs" / "service.md").read_text() + (p / "docs" / "architecture.md").read_text()
+        assert documented.count(ENDPOINT_ROW) == 1
+        registered = (self.src / "app_extensions.py").read_text()
+        if not self.extension_points:
+            registered = (self.src / "api" / "routes.py").read_text()
+        assert "greetings.router" in registered
+        if self.extension_points:
+            assert SETTING_FIELD in (self.src / "shared" / "service_settings.py").read_text()
+
+
+def start_versions(releases: ReleaseList) -> list[str]:
+    """The release before the next one, and the oldest that may update straight."""
+    previous = releases.latest.version
+    return sorted({previous, releases.oldest_supported}, key=version_key)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", start_versions(RELEASES))
+def test_update_from_a_release_keeps_the_service_work(
+    version: str, template: Path, tmp_path: Path
+) -> None:
+    release = RELEASES.get(version)
+    project = generate(template, release.tag, tmp_path / "service", {"project_name": "Order Desk"})
+    edits = TeamEdits(project)
+    edits.apply()
+    commit_all(project, "The team's own work")
+
+    done = update(project)
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == []
+    assert answers_of(project)["_commit"] == RELEASES.next_tag
+    edits.assert_kept()
+    # The rename migration of v0.4.0 runs once, and only when the update crosses it.
+    crosses = version_key(version) < (0, 4, 0)
+    assert (done.stdout + done.stderr).count(RENAME_LINE) == (1 if crosses else 0)
+    commit_all(project, "Update the template")
+    make(project, "check", tmp_path)
+
+
+@pytest.mark.slow
+def test_answers_change_through_update(template: Path, tmp_path: Path) -> None:
+    """Add a domain, switch the cache, turn tracing on: each an update of one answer."""
+    project = generate(
+        template,
+        RELEASES.next_tag,
+        tmp_path / "service",
+        {
+            "project_name": "Ledger",
+            "architecture": "modular_monolith",
+            "domains": "[accounts, entries]",
+            "cache": "memory",
+            "tracing": "false",
+        },
+    )
+    pkg = "ledger"
+    module = project / "src" / pkg / "modules" / "accounts"
+    before = {path: digest(path) for path in module.rglob("*.py")}
+    (project / "tests" / "unit" / "test_entries_service.py").unlink()
+    commit_all(project, "The team dropped a sample test")
+
+    changes: list[tuple[str, str, Path]] = [
+        ("domains", "[accounts, entries, invoices]", project / "src" / pkg / "modules" / "invoices" / "application" / "service.py"),
+        ("cache", "two_level", project / "src" / pkg / "shared" / "cache" / "two_level.py"),
+        ("tracing", "true", project / "src" / pkg / "shared" / "tracing.py"),
+    ]  # fmt: skip
+    for key, value, appears in changes:
+        done = update(project, "--vcs-ref=:current:", f"--data={key}={value}")
+        assert done.returncode == 0, done.stderr
+        assert leftovers(project) == []
+        assert answers_of(project)[key] == yaml.safe_load(value)
+        assert appears.is_file(), f"{key}={value} did not render {appears}"
+        make(project, "lint", tmp_path)
+        commit_all(project, f"{key}={value}")
+
+    migration = project / "migrations" / "versions" / "add_invoices.py"
+    assert 'down_revision: str | Sequence[str] | None = "0002"' in migration.read_text()
+    assert not (project / "tests" / "unit" / "test_entries_service.py").exists()
+    assert {path: digest(path) for path in module.rglob("*.py")} == before
+    make(project, "check", tmp_path)
+
+
+def test_recopy_keeps_scaffold_once_files(template: Path, tmp_path: Path) -> None:
+    project = generate(template, RELEASES.next_tag, tmp_path / "service", {"auth": "none"})
+    domain = project / "src" / "acme_service" / "domain" / "users.py"
+    domain.write_text(domain.read_text() + "\n# the team's note\n")
+    (project / "tests" / "api" / "test_orders_api.py").unlink()
+    settings = project / "src" / "acme_service" / "shared" / "service_settings.py"
+    settings.write_text(settings.read_text() + '\n    region: str = "eu"\n')
+    commit_all(project, "edits")
+
+    done = copier("recopy", "--trust", "--defaults", "--overwrite", cwd=project)
+
+    assert done.returncode == 0, done.stderr
+    assert domain.read_text().endswith("# the team's note\n")
+    assert 'region: str = "eu"' in settings.read_text()
+    assert not (project / "tests" / "api" / "test_orders_api.py").exists()
+    # Owned files are rendered again: a lost edit there is what recopy is for.
+    assert (project / "src" / "acme_service" / "main.py").is_file()
