@@ -24,7 +24,7 @@ from answer_sets import (
     answer_set_params,
     missing_pairs,
 )
-from helpers import rendered_files
+from helpers import REPO_ROOT, rendered_files
 from pytest_copie.plugin import Copie, Result
 
 Render = Callable[[AnswerSet], Result]
@@ -297,10 +297,12 @@ def test_one_module_per_domain(
 
 def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> None:
     ci = answer_set.answers["ci"]
-    github = project / ".github" / "workflows" / "ci.yml"
+    github = project / ".github" / "workflows" / "checks.yml"
+    update_check = project / ".github" / "workflows" / "template-update.yml"
     gitlab = project / ".gitlab-ci.yml"
 
     assert github.is_file() == (ci == "github")
+    assert update_check.is_file() == (ci == "github")
     assert (project / ".github").exists() == (ci == "github")
     assert gitlab.is_file() == (ci == "gitlab")
     if ci == "none":
@@ -311,6 +313,11 @@ def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> Non
     assert "make check" in text
     assert answer_set.answers["python_version"] in text
     assert ("postgres" in text) == (answer_set.answers["database"] == "postgresql")
+    uses_redis = answer_set.answers["cache"] in ("redis", "two_level")
+    assert ("redis:" in text) == uses_redis
+    # The job that reports a newer template release runs copier check-update.
+    report = update_check if ci == "github" else gitlab
+    assert "copier check-update --quiet" in report.read_text(encoding="utf-8")
 
 
 def test_compose_has_postgres_only_for_postgresql(
@@ -512,3 +519,64 @@ def test_every_cache_and_rate_limit_combination_renders(
     # The defaults' python_version (3.11) is the oldest this suite runs on.
     assert syntax_errors(project) == []
     assert choice_problems(project, cache, rate_limit) == []
+
+
+def scaffold_once(project: Path, package: str) -> set[str]:
+    """The rendered files that copier.yml's `_skip_if_exists` gives to the service."""
+    from pathspec import PathSpec
+
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    patterns = [
+        p.replace("{{ package_name }}", package) for p in config["_skip_if_exists"]
+    ]
+    spec = PathSpec.from_lines("gitignore", patterns)  # as Copier matches them
+    return {rel for rel in relpaths(project) if spec.match_file(rel)}
+
+
+def test_scaffold_once_files_are_the_service_own(
+    answer_set: AnswerSet, project: Path, answers: dict[str, Any]
+) -> None:
+    """Sample domains, their tests, the first migrations and the extension points are
+    the service's (never overwritten by an update); everything else is the template's."""
+    package = answers["package_name"]
+    owned_by_service = scaffold_once(project, package)
+    src = f"src/{package}"
+
+    for hook in (
+        f"{src}/app_extensions.py",
+        f"{src}/shared/service_settings.py",
+        "docs/service.md",
+        "Makefile.local",
+        "README.md",
+    ):
+        assert hook in owned_by_service
+    for domain in answers["domains"]:
+        samples = {
+            rel
+            for rel in relpaths(project)
+            if f"/modules/{domain}/" in rel
+            or rel.endswith((f"/{domain}.py", f"test_{domain}_api.py"))
+            or rel.endswith(f"test_{domain}_service.py")
+        }
+        assert samples
+        assert samples <= owned_by_service, samples - owned_by_service
+    for owned in (
+        f"{src}/main.py",
+        f"{src}/bootstrap.py",
+        f"{src}/shared/config.py",
+        f"{src}/shared/db.py",
+        "pyproject.toml",
+        "Makefile",
+        "docs/architecture.md",
+        "tests/conftest.py",
+        "migrations/env.py",
+    ):
+        assert owned not in owned_by_service
+    assert not any(rel.startswith(f"{src}/shared/http/") for rel in owned_by_service)
+    routes = (
+        f"{src}/api/routes.py"
+        if answers["architecture"] == "monolith"
+        else f"{src}/modules/routes.py"
+    )
+    assert routes in relpaths(project)
+    assert routes not in owned_by_service
