@@ -27,8 +27,13 @@ from typing import Any
 import yaml
 from copier_template_extensions import ContextHook
 
-_REVISION = re.compile(r"^revision(?:\s*:\s*str)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
-_DOWN_REVISION = re.compile(r"^down_revision(?:\s*:[^=]+)?=\s*(.+)$", re.M)
+_REVISION = re.compile(
+    r"^revision(?:\s*:\s*str)?\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE
+)
+# A string, None, or a tuple that may span lines (a merge point).
+_DOWN_REVISION = re.compile(
+    r"^down_revision\s*(?::[^=]+)?=\s*(\([^)]*\)|.*)$", re.MULTILINE
+)
 _QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
 
 # copier.yml's `_answers_file`. Reading `_copier_conf.answers_file` here instead would

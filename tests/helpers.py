@@ -194,7 +194,9 @@ def run_logged(
 
 
 # make -k reports each failed gate as: make: *** [Makefile:45: lint] Error 1
-FAILED_TARGET = re.compile(r"make(?:\[\d+\])?: \*\*\* \[[^\]]*?:\s*([\w./-]+)\] Error \d+")
+FAILED_TARGET = re.compile(
+    r"make(?:\[\d+\])?: \*\*\* \[[^\]]*?:\s*([\w./-]+)\] Error \d+"
+)
 
 
 def failure_report(set_id: str, code: int | None, output: str) -> str:

@@ -80,9 +80,18 @@ def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path
     """Clone this repository into `destination`, tag every release, commit the
     working tree on top and tag it `v<next>`; return `destination`."""
     releases = releases or load_releases()
-    git(REPO_ROOT.parent, "clone", "--quiet", "--no-hardlinks", str(REPO_ROOT), str(destination))
+    git(
+        REPO_ROOT.parent,
+        "clone",
+        "--quiet",
+        "--no-hardlinks",
+        str(REPO_ROOT),
+        str(destination),
+    )
     # The working tree as it is, untracked files included, ignored ones left out.
-    listed = git(REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    listed = git(
+        REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
+    )
     present = {name for name in listed.split("\0") if name}
     for name in git(destination, "ls-files", "-z").split("\0"):
         if name and name not in present:
@@ -96,9 +105,15 @@ def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path
     git(destination, "add", "--all")
     git(
         destination,
-        "-c", "user.name=template tests",
-        "-c", "user.email=tests@example.com",
-        "commit", "--quiet", "--allow-empty", "-m", "working tree",
+        "-c",
+        "user.name=template tests",
+        "-c",
+        "user.email=tests@example.com",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "working tree",
     )
     for release in releases.releases:
         git(destination, "tag", "--force", release.tag, release.commit)

@@ -396,9 +396,8 @@ def test_update_that_conflicts_is_left_on_its_branch_uncommitted(
         cwd=services.clone,
         check=False,
     )
-    assert (
-        changed.returncode == 1
-    ), f"{owned} did not change from {service.tag} to {target}"
+    precondition = f"{owned} changed from {service.tag} to {target}"
+    assert changed.returncode == 1, precondition
     checkout = copy_of(service, tmp_path)
     ours = "".join(
         f"# our version: {line}\n"

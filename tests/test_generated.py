@@ -17,7 +17,6 @@ from pytest_copie.plugin import Copie
 MAKE_CHECK_TIMEOUT_S = 15 * 60
 
 
-
 @pytest.mark.slow
 @pytest.mark.parametrize("answer_set", answer_set_params())
 def test_make_check_passes(

@@ -537,7 +537,8 @@ def test_scaffold_once_files_are_the_service_own(
     answer_set: AnswerSet, project: Path, answers: dict[str, Any]
 ) -> None:
     """Sample domains, their tests, the first migrations and the extension points are
-    the service's (never overwritten by an update); everything else is the template's."""
+    the service's (never overwritten by an update); everything else is the template's.
+    """
     package = answers["package_name"]
     owned_by_service = scaffold_once(project, package)
     src = f"src/{package}"
@@ -555,8 +556,9 @@ def test_scaffold_once_files_are_the_service_own(
             rel
             for rel in relpaths(project)
             if f"/modules/{domain}/" in rel
-            or rel.endswith((f"/{domain}.py", f"test_{domain}_api.py"))
-            or rel.endswith(f"test_{domain}_service.py")
+            or rel.endswith(
+                (f"/{domain}.py", f"test_{domain}_api.py", f"test_{domain}_service.py")
+            )
         }
         assert samples
         assert samples <= owned_by_service, samples - owned_by_service

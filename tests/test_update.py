@@ -57,9 +57,20 @@ def commit_all(project: Path, message: str) -> None:
     )  # fmt: skip
 
 
-def generate(template: Path, tag: str, project: Path, answers: Mapping[str, Any]) -> Path:
+def generate(
+    template: Path, tag: str, project: Path, answers: Mapping[str, Any]
+) -> Path:
     data = [f"--data={key}={value}" for key, value in answers.items()]
-    done = copier("copy", "--trust", "--defaults", "--vcs-ref", tag, *data, str(template), str(project))
+    done = copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--vcs-ref",
+        tag,
+        *data,
+        str(template),
+        str(project),
+    )
     assert done.returncode == 0, f"copy from {tag} failed:\n{done.stderr}"
     git(project, "init", "--quiet", "--initial-branch=main")
     commit_all(project, f"Generate from the template at {tag}")
@@ -85,7 +96,9 @@ def leftovers(project: Path) -> list[str]:
 
 
 def answers_of(project: Path) -> dict[str, Any]:
-    loaded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    loaded = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
     assert isinstance(loaded, dict)
     return loaded
 
@@ -196,8 +209,11 @@ class TeamEdits:
         self.extension_points = (self.src / "app_extensions.py").is_file()
         domains = answers_of(project)["domains"]
         self.deleted = project / "tests" / "unit" / f"test_{domains[-1]}_service.py"
-        self.ci = project / ".github" / "workflows" / (
-            "checks.yml" if self.extension_points else "ci.yml"
+        self.ci = (
+            project
+            / ".github"
+            / "workflows"
+            / ("checks.yml" if self.extension_points else "ci.yml")
         )
         self.kept: dict[Path, str] = {}
 
@@ -224,22 +240,38 @@ class TeamEdits:
             marker = "    # The service's own dependencies go below this line"
             text = (p / "pyproject.toml").read_text()
             line_end = text.index("\n", text.index(marker)) + 1
-            (p / "pyproject.toml").write_text(text[:line_end] + DEPENDENCY + "\n" + text[line_end:])
+            (p / "pyproject.toml").write_text(
+                text[:line_end] + DEPENDENCY + "\n" + text[line_end:]
+            )
             with (p / "Makefile.local").open("a") as makefile:
                 makefile.write("\n" + MAKE_TARGET)
         else:
             routes = self.src / "api" / "routes.py"
-            replace_once(routes, "from fastapi import APIRouter\n\n", f"from fastapi import APIRouter\n\nfrom {pkg}.api import greetings\n")
+            replace_once(
+                routes,
+                "from fastapi import APIRouter\n\n",
+                f"from fastapi import APIRouter\n\nfrom {pkg}.api import greetings\n",
+            )
             text = routes.read_text()
             closing = text.rindex("    ]")
-            routes.write_text(text[:closing] + "        greetings.router,\n" + text[closing:])
+            routes.write_text(
+                text[:closing] + "        greetings.router,\n" + text[closing:]
+            )
             doc = p / "docs" / "architecture.md"
             text = doc.read_text()
-            table_end = text.index("\n\n", text.index("| `GET` |", text.index("## Endpoints")))
+            table_end = text.index(
+                "\n\n", text.index("| `GET` |", text.index("## Endpoints"))
+            )
             doc.write_text(text[:table_end] + "\n" + ENDPOINT_ROW + text[table_end:])
-            replace_once(p / "pyproject.toml", '    "aiosqlite>=0.21,<1",\n', '    "aiosqlite>=0.21,<1",\n' + DEPENDENCY + "\n")
+            replace_once(
+                p / "pyproject.toml",
+                '    "aiosqlite>=0.21,<1",\n',
+                '    "aiosqlite>=0.21,<1",\n' + DEPENDENCY + "\n",
+            )
             (p / "Makefile.local").write_text(MAKE_TARGET)
-        replace_once(p / ".env.example", "APP_CACHE_TTL_S=60\n", "APP_CACHE_TTL_S=120\n")
+        replace_once(
+            p / ".env.example", "APP_CACHE_TTL_S=60\n", "APP_CACHE_TTL_S=120\n"
+        )
         with self.ci.open("a", encoding="utf-8") as ci:
             ci.write(CI_STEP)
         self.deleted.unlink()
@@ -256,7 +288,9 @@ class TeamEdits:
     def assert_kept(self) -> None:
         p = self.project
         for path, sha in self.kept.items():
-            assert path.is_file() and digest(path) == sha, f"{path} changed or went away"
+            assert (
+                path.is_file() and digest(path) == sha
+            ), f"{path} changed or went away"
         assert not self.deleted.exists(), "a deleted sample file came back"
         assert DEPENDENCY in (p / "pyproject.toml").read_text()
         assert MAKE_TARGET in (p / "Makefile.local").read_text()
@@ -264,14 +298,19 @@ class TeamEdits:
         workflows = p / ".github" / "workflows"
         assert not (workflows / "ci.yml").exists()
         assert CI_STEP in (workflows / "checks.yml").read_text()
-        documented = (p / "docs" / "service.md").read_text() + (p / "docs" / "architecture.md").read_text()
+        documented = (p / "docs" / "service.md").read_text() + (
+            p / "docs" / "architecture.md"
+        ).read_text()
         assert documented.count(ENDPOINT_ROW) == 1
         registered = (self.src / "app_extensions.py").read_text()
         if not self.extension_points:
             registered = (self.src / "api" / "routes.py").read_text()
         assert "greetings.router" in registered
         if self.extension_points:
-            assert SETTING_FIELD in (self.src / "shared" / "service_settings.py").read_text()
+            assert (
+                SETTING_FIELD
+                in (self.src / "shared" / "service_settings.py").read_text()
+            )
 
 
 def start_versions(releases: ReleaseList) -> list[str]:
@@ -286,7 +325,9 @@ def test_update_from_a_release_keeps_the_service_work(
     version: str, template: Path, tmp_path: Path
 ) -> None:
     release = RELEASES.get(version)
-    project = generate(template, release.tag, tmp_path / "service", {"project_name": "Order Desk"})
+    project = generate(
+        template, release.tag, tmp_path / "service", {"project_name": "Order Desk"}
+    )
     edits = TeamEdits(project)
     edits.apply()
     commit_all(project, "The team's own work")
@@ -347,7 +388,9 @@ def test_answers_change_through_update(template: Path, tmp_path: Path) -> None:
 
 
 def test_recopy_keeps_scaffold_once_files(template: Path, tmp_path: Path) -> None:
-    project = generate(template, RELEASES.next_tag, tmp_path / "service", {"auth": "none"})
+    project = generate(
+        template, RELEASES.next_tag, tmp_path / "service", {"auth": "none"}
+    )
     domain = project / "src" / "acme_service" / "domain" / "users.py"
     domain.write_text(domain.read_text() + "\n# the team's note\n")
     (project / "tests" / "api" / "test_orders_api.py").unlink()

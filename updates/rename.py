@@ -74,9 +74,17 @@ def after(old: str, new: str) -> None:
     if target.is_file():
         merge = subprocess.run(
             [
-                "git", "merge-file",
-                "-L", "after updating", "-L", "last update", "-L", "before updating",
-                str(target), str(base), str(ours),
+                "git",
+                "merge-file",
+                "-L",
+                "after updating",
+                "-L",
+                "last update",
+                "-L",
+                "before updating",
+                str(target),
+                str(base),
+                str(ours),
             ],
             check=False,
         )
