@@ -7,6 +7,7 @@ these tests only read the result.
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import tomllib
 from collections.abc import Callable
@@ -582,3 +583,34 @@ def test_scaffold_once_files_are_the_service_own(
     )
     assert routes in relpaths(project)
     assert routes not in owned_by_service
+
+
+def test_pre_commit_refuses_conflict_leftovers(project: Path, tmp_path: Path) -> None:
+    """What `copier update` can leave behind never gets committed: inline markers
+    (outside a git merge, which is how Copier leaves them) and `.rej` files."""
+    config = load_yaml(project / ".pre-commit-config.yaml")[0]
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    conflicted = tmp_path / "main.py"
+    conflicted.write_text(
+        "<<<<<<< before updating\nA = 1\n=======\nA = 2\n>>>>>>> after updating\n"
+    )
+    clean = tmp_path / "clean.py"
+    clean.write_text("A = 1\n")
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    checker = Path(sys.executable).with_name("check-merge-conflict")
+    configured = hooks["check-merge-conflict"].get("args", [])
+
+    def check(path: Path, args: list[str]) -> int:
+        done = subprocess.run(
+            [str(checker), *args, str(path)], cwd=tmp_path, capture_output=True
+        )
+        return done.returncode
+
+    assert check(conflicted, configured) == 1
+    assert check(clean, configured) == 0
+    # Without the flag the hook looks only during a git merge, and lets this through.
+    assert check(conflicted, []) == 0
+    rej = hooks["no-rej-files"]
+    assert rej["language"] == "fail"
+    assert re.search(rej["files"], "src/app/main.py.rej")
+    assert not re.search(rej["files"], "src/app/main.py")
