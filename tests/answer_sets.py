@@ -12,6 +12,7 @@ Factors and levels (the first level of each is the template's default):
     auth            jwt, oauth2, api_key, none
     cache           memory, redis, two_level, none
     rate_limit      sliding_window, token_bucket, none
+    kubernetes      false, true
 
 auth and cache have four levels each, so 16 sets is the minimum for pairwise
 coverage (4 x 4 pairs of auth and cache alone): every auth level appears in exactly
@@ -20,6 +21,7 @@ for a 16-row array in which every pair of levels of every two factors occurs in 
 least one set; the first twelve rows kept their values from the array before cache
 and rate_limit existed, so the search only chose those two factors for them (the
 defaults row keeps the defaults) and every factor of the last four.
+The kubernetes column was added the same way, by a search over that one column.
 ``tests/test_render.py`` checks the coverage, so a hand edit cannot silently lose a
 pair.
 
@@ -56,6 +58,7 @@ FACTORS: dict[str, list[Any]] = {
     "auth": ["jwt", "oauth2", "api_key", "none"],
     "cache": ["memory", "redis", "two_level", "none"],
     "rate_limit": ["sliding_window", "token_bucket", "none"],
+    "kubernetes": [False, True],
 }
 
 # The values copier.yml gives when every question keeps its default.
@@ -106,6 +109,7 @@ def _set(
     auth: str,
     cache: str,
     rate_limit: str,
+    kubernetes: bool,
     **extra: Any,
 ) -> AnswerSet:
     answers = {
@@ -118,6 +122,7 @@ def _set(
         "auth": auth,
         "cache": cache,
         "rate_limit": rate_limit,
+        "kubernetes": kubernetes,
     }
     return AnswerSet(id=set_id, answers=answers, project_name=project_name, extra=extra)
 
@@ -129,23 +134,23 @@ _NW = "Northwind Traders Global Catalog"
 # window (sliding_window), bucket (token_bucket) or nolimit.
 # fmt: off
 ANSWER_SETS: list[AnswerSet] = [
-    #    id                                                                   project name       architecture        database      tracing ci        python  domains          auth       cache        rate_limit
-    _set("defaults",                                                          None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window"),
-    _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none"),
-    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket",      "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket"),
-    _set("modular-sqlite-trace-gitlab-py312-two-none-nocache-bucket",         "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", _TWO,            "none",    "none",      "token_bucket"),
-    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit",            "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none"),
-    _set("modular-pg-notrace-noci-py313-two-apikey-mem-bucket",               "Shipping Desk",   "modular_monolith", "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket"),
-    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket",          "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket"),
-    _set("mono-sqlite-trace-gitlab-py311-invoices-apikey-nocache-nolimit",    "Billing Hub",     "monolith",         "sqlite",     True,  "gitlab", "3.11", ["invoices"],    "api_key", "none",      "none"),
-    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket"),
-    _set("mono-pg-notrace-gitlab-py313-three-oauth2-redis-bucket30",          "Order Center",    "monolith",         "postgresql", False, "gitlab", "3.13", DEFAULT_DOMAINS, "oauth2",  "redis",     "token_bucket", rate_limit_per_minute=30),
-    _set("modular-pg-trace-github-py312-three-apikey-redis-window",           _NW,               "modular_monolith", "postgresql", True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "sliding_window"),
-    _set("mono-sqlite-trace-noci-py312-invoices-oauth2-nocache-window",       "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", ["invoices"],    "oauth2",  "none",      "sliding_window"),
-    _set("mono-pg-notrace-github-py313-three-jwt-nocache-nolimit",            "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", DEFAULT_DOMAINS, "jwt",     "none",      "none"),
-    _set("mono-pg-trace-gitlab-py312-two-oauth2-mem-nolimit",                 "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", _TWO,            "oauth2",  "memory",    "none"),
-    _set("modular-sqlite-trace-gitlab-py313-invoices-apikey-twolevel-window", "Booking Engine",  "modular_monolith", "sqlite",     True,  "gitlab", "3.13", ["invoices"],    "api_key", "two_level", "sliding_window"),
-    _set("modular-sqlite-notrace-noci-py311-two-none-redis-window",           "Inventory Sync",  "modular_monolith", "sqlite",     False, "none",   "3.11", _TWO,            "none",    "redis",     "sliding_window"),
+    #    id                                                                   project name       architecture        database      tracing ci        python  domains          auth       cache        rate_limit  k8s
+    _set("defaults",                                                          None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", False),
+    _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none", False),
+    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket",      "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",  True),
+    _set("modular-sqlite-trace-gitlab-py312-two-none-nocache-bucket",         "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", _TWO,            "none",    "none",      "token_bucket", False),
+    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit",            "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none", False),
+    _set("modular-pg-notrace-noci-py313-two-apikey-mem-bucket",               "Shipping Desk",   "modular_monolith", "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket",  True),
+    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket",          "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",  True),
+    _set("mono-sqlite-trace-gitlab-py311-invoices-apikey-nocache-nolimit",    "Billing Hub",     "monolith",         "sqlite",     True,  "gitlab", "3.11", ["invoices"],    "api_key", "none",      "none", False),
+    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket", False),
+    _set("mono-pg-notrace-gitlab-py313-three-oauth2-redis-bucket30",          "Order Center",    "monolith",         "postgresql", False, "gitlab", "3.13", DEFAULT_DOMAINS, "oauth2",  "redis",     "token_bucket",  True, rate_limit_per_minute=30),
+    _set("modular-pg-trace-github-py312-three-apikey-redis-window",           _NW,               "modular_monolith", "postgresql", True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "sliding_window",  True),
+    _set("mono-sqlite-trace-noci-py312-invoices-oauth2-nocache-window",       "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", ["invoices"],    "oauth2",  "none",      "sliding_window",  True),
+    _set("mono-pg-notrace-github-py313-three-jwt-nocache-nolimit",            "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", DEFAULT_DOMAINS, "jwt",     "none",      "none",  True),
+    _set("mono-pg-trace-gitlab-py312-two-oauth2-mem-nolimit",                 "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", _TWO,            "oauth2",  "memory",    "none",  True),
+    _set("modular-sqlite-trace-gitlab-py313-invoices-apikey-twolevel-window", "Booking Engine",  "modular_monolith", "sqlite",     True,  "gitlab", "3.13", ["invoices"],    "api_key", "two_level", "sliding_window",  True),
+    _set("modular-sqlite-notrace-noci-py311-two-none-redis-window",           "Inventory Sync",  "modular_monolith", "sqlite",     False, "none",   "3.11", _TWO,            "none",    "redis",     "sliding_window",  True),
 ]
 # fmt: on
 

@@ -1,0 +1,169 @@
+"""deploy/k8s: a kustomize base that Kubernetes accepts and that fits the service.
+
+Every manifest is checked against the Kubernetes API schemas (kubernetes-validate,
+strict: an unknown field fails) for the oldest Kubernetes release still supported
+upstream, then against what the service needs: probes on its health routes, its
+port, settings it really reads, the Secret it expects, an autoscaler on its
+Deployment.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from answer_sets import AnswerSet, answer_set_params
+from pytest_copie.plugin import Copie
+
+KUBERNETES_VERSION = "1.35.0"
+PROBES = {"livenessProbe": "/health/live", "readinessProbe": "/health/ready"}
+
+
+def manifests(project: Path) -> dict[str, dict[str, Any]]:
+    """deploy/k8s/*.yaml by file name, each holding one document."""
+    found = {}
+    for path in sorted((project / "deploy" / "k8s").glob("*.yaml")):
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        assert len(documents) == 1, f"{path.name}: one document per file"
+        found[path.name] = documents[0]
+    return found
+
+
+def env_keys(project: Path) -> set[str]:
+    """Every APP_ variable .env.example documents (set or commented out)."""
+    text = (project / ".env.example").read_text(encoding="utf-8")
+    return set(re.findall(r"^#? ?(APP_[A-Z0-9_]+)=", text, re.MULTILINE))
+
+
+def check_base(project: Path, answers: dict[str, Any]) -> None:
+    slug = answers["project_slug"]
+    files = manifests(project)
+    kustomization = files.pop("kustomization.yaml")
+    secret = files.pop("secret.example.yaml", None)
+
+    assert kustomization["kind"] == "Kustomization"
+    assert sorted(kustomization["resources"]) == sorted(files)
+    assert [image["name"] for image in kustomization["images"]] == [slug]
+    for name, manifest in [*files.items(), ("secret.example.yaml", secret)]:
+        if manifest is not None:
+            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+
+    by_kind = {manifest["kind"]: manifest for manifest in files.values()}
+    deployment = by_kind["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    (app,) = pod["containers"]
+    (migrate,) = pod["initContainers"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+    # The port the Dockerfile exposes, named, and the Service sends traffic to it.
+    exposed = re.search(r"^EXPOSE (\d+)$", (project / "Dockerfile").read_text(), re.M)
+    assert exposed is not None
+    assert app["ports"] == [{"name": "http", "containerPort": int(exposed[1])}]
+    service = by_kind["Service"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
+
+    for probe, path in PROBES.items():
+        assert app[probe]["httpGet"] == {"path": path, "port": "http"}
+    assert app["startupProbe"]["httpGet"]["path"] == "/health/live"
+    assert migrate["command"] == ["alembic", "upgrade", "head"]
+    for container in (app, migrate):
+        assert container["image"] == slug
+        assert container["resources"]["requests"].keys() >= {"cpu", "memory"}
+        assert "memory" in container["resources"]["limits"]
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    # The image's numeric user, so that runAsNonRoot can be checked by the kubelet.
+    user = re.search(r"^USER (\d+)", (project / "Dockerfile").read_text(), re.M)
+    assert user is not None
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == int(user[1])
+
+    config = by_kind["ConfigMap"]
+    sources = app["envFrom"]
+    assert {"configMapRef": {"name": config["metadata"]["name"]}} in sources
+    (secret_ref,) = [s["secretRef"] for s in sources if "secretRef" in s]
+    assert secret_ref["name"] == f"{slug}-secrets"
+    # Only settings the service reads: a typo would be silently ignored otherwise.
+    known = env_keys(project)
+    assert set(config["data"]) <= known, set(config["data"]) - known
+    assert all(isinstance(value, str) for value in config["data"].values())
+    if secret is None:
+        assert secret_ref.get("optional") is True
+    else:
+        assert secret["metadata"]["name"] == secret_ref["name"]
+        assert set(secret["stringData"]) <= known
+        assert not set(secret["stringData"]) & set(config["data"])
+
+    hpa = by_kind["HorizontalPodAutoscaler"]
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+    }
+    sqlite = answers["database"] == "sqlite"
+    # SQLite is one file with one writer: one replica on a volume of its own.
+    assert (hpa["spec"]["maxReplicas"] == 1) == sqlite
+    assert ("PersistentVolumeClaim" in by_kind) == sqlite
+    assert ("APP_DATABASE_URL" in config["data"]) == sqlite
+    if not sqlite:
+        assert secret is not None
+        assert secret["stringData"]["APP_DATABASE_URL"].startswith("postgresql+asyncpg")
+
+
+@pytest.mark.parametrize("answer_set", answer_set_params())
+def test_manifests_follow_the_answer(answer_set: AnswerSet, render: Any) -> None:
+    result = render(answer_set)
+    assert result.exit_code == 0
+    project: Path = result.project_dir
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+    assert answers["kubernetes"] == answer_set.answers["kubernetes"]
+    assert (project / "deploy").exists() == answers["kubernetes"]
+    if answers["kubernetes"]:
+        check_base(project, answers)
+
+
+@pytest.mark.parametrize("architecture", ["monolith", "modular_monolith"])
+@pytest.mark.parametrize(
+    ("database", "auth", "cache"),
+    [
+        ("sqlite", "none", "memory"),
+        ("sqlite", "oauth2", "two_level"),
+        ("postgresql", "none", "none"),
+        ("postgresql", "jwt", "redis"),
+        ("postgresql", "api_key", "memory"),
+    ],
+)
+def test_every_style_gets_a_valid_base(
+    architecture: str, database: str, auth: str, cache: str, copie: Copie
+) -> None:
+    result = copie.copy(
+        extra_answers={
+            "architecture": architecture,
+            "database": database,
+            "auth": auth,
+            "cache": cache,
+            "kubernetes": True,
+        }
+    )
+    assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    check_base(result.project_dir, answers)
+
+
+def test_an_unknown_field_fails_the_validation() -> None:
+    """The validator bites: a misspelt field is not silently accepted."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "acme-service"},
+        "spec": {"ports": [{"port": 80, "targetport": "http"}]},
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(service, KUBERNETES_VERSION, strict=True)
