@@ -347,7 +347,8 @@ def test_update_from_a_release_keeps_the_service_work(
 
 @pytest.mark.slow
 def test_answers_change_through_update(template: Path, tmp_path: Path) -> None:
-    """Add a domain, switch the cache, turn tracing on: each an update of one answer."""
+    """Add a domain, switch the cache, turn tracing and Kubernetes on: each an update
+    of one answer."""
     project = generate(
         template,
         RELEASES.next_tag,
@@ -370,6 +371,7 @@ def test_answers_change_through_update(template: Path, tmp_path: Path) -> None:
         ("domains", "[accounts, entries, invoices]", project / "src" / pkg / "modules" / "invoices" / "application" / "service.py"),
         ("cache", "two_level", project / "src" / pkg / "shared" / "cache" / "two_level.py"),
         ("tracing", "true", project / "src" / pkg / "shared" / "tracing.py"),
+        ("kubernetes", "true", project / "deploy" / "k8s" / "kustomization.yaml"),
     ]  # fmt: skip
     for key, value, appears in changes:
         done = update(project, "--vcs-ref=:current:", f"--data={key}={value}")
