@@ -228,6 +228,16 @@ def import_from(names: Any, module: str, line_length: int = 88) -> str:
     return f"from {module} import (\n{body})"
 
 
+def assignment(expression: str, target: str, indent: int = 0, line_length: int = 88) -> str:
+    """`target = expression`, or the value in parentheses on a line of its own when
+    the statement is too long: what ruff format and black both write."""
+    pad = " " * indent
+    line = f"{pad}{target} = {expression}"
+    if len(line) <= line_length:
+        return line
+    return f"{pad}{target} = (\n{pad}    {expression}\n{pad})"
+
+
 class NamingExtension(Extension):
     """Registers the naming and validation filters."""
 
@@ -246,6 +256,7 @@ class NamingExtension(Extension):
                 "domains_error": domains_error,
                 "rate_limit_per_minute_error": rate_limit_per_minute_error,
                 "import_from": import_from,
+                "assignment": assignment,
                 "quoted": quoted,
                 "pystr": pystr,
                 "with_article": with_article,

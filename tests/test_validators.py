@@ -392,3 +392,9 @@ def test_copier_accepts_the_same_answers_when_they_are_good(
     assert (dst / "src" / "billing_hub").is_dir()
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert answers["rate_limit_per_minute"] == 30
+
+
+def test_assignment_wraps_the_value_only_when_the_line_is_too_long() -> None:
+    assert naming.assignment('"short"', "name: str", 4) == '    name: str = "short"'
+    long_value = '"' + "x" * 80 + '"'
+    assert naming.assignment(long_value, "NAME") == f"NAME = (\n    {long_value}\n)"
