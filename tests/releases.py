@@ -9,12 +9,12 @@ committed on top and tagged as the next release.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import REPO_ROOT
+from services import git
 
 RELEASES_FILE = REPO_ROOT / "releases.toml"
 
@@ -65,17 +65,6 @@ def load_releases(path: Path = RELEASES_FILE) -> ReleaseList:
     )
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-
-
 def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path:
     """Clone this repository into `destination`, tag every release, commit the
     working tree on top and tag it `v<next>`; return `destination`."""
@@ -103,18 +92,7 @@ def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     git(destination, "add", "--all")
-    git(
-        destination,
-        "-c",
-        "user.name=template tests",
-        "-c",
-        "user.email=tests@example.com",
-        "commit",
-        "--quiet",
-        "--allow-empty",
-        "-m",
-        "working tree",
-    )
+    git(destination, "commit", "--quiet", "--allow-empty", "-m", "working tree")
     for release in releases.releases:
         git(destination, "tag", "--force", release.tag, release.commit)
     git(destination, "tag", "--force", releases.next_tag, "HEAD")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,18 +21,11 @@ import pytest
 import yaml
 from helpers import REPO_ROOT
 from releases import ReleaseList, load_releases, tagged_clone, version_key
+from services import ANSWERS, answers_of, generate, git, leftovers, tool_env
 
 FLEET = REPO_ROOT / "tools" / "fleet.py"
-ANSWERS = ".copier-answers.yml"
 
-# Commits made by the tests and by fleet.py must not depend on the machine's git config.
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "fleet tests",
-    "GIT_AUTHOR_EMAIL": "fleet-tests@example.com",
-    "GIT_COMMITTER_NAME": "fleet tests",
-    "GIT_COMMITTER_EMAIL": "fleet-tests@example.com",
-}
-ENV = {**os.environ, **GIT_ENV}
+ENV = tool_env()
 
 # The platform team's standard answers: every service below answers both keys itself.
 STANDARD = {"cache": "redis", "rate_limit_per_minute": 100}
@@ -49,18 +41,6 @@ def load_fleet() -> ModuleType:
 
 
 fleet = load_fleet()
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env=ENV,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
 
 
 def run_fleet(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -145,22 +125,6 @@ def questions_at(clone: Path, tag: str) -> frozenset[str]:
     for document in yaml.safe_load_all(text):
         merged.update(document or {})
     return frozenset(key for key in merged if not key.startswith("_"))
-
-
-def generate(clone: Path, tag: str, dst: Path, data: dict[str, Any]) -> None:
-    answers = [arg for k, v in data.items() for arg in ("-d", f"{k}={v}")]
-    subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet"]
-        + ["--vcs-ref", tag, *answers, str(clone), str(dst)],
-        env=ENV,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    git(dst, "init", "--quiet", "--initial-branch=main")
-    git(dst, "add", "--all")
-    git(dst, "commit", "--quiet", "-m", f"Generate from {tag}")
 
 
 @pytest.fixture(scope="module")
@@ -321,25 +285,6 @@ def test_a_directory_that_is_no_service_is_an_error_row_and_exit_1(
     assert f"error: no {ANSWERS}" in table.stdout.splitlines()[1]
 
 
-def answers_of(checkout: Path) -> dict[str, Any]:
-    data = yaml.safe_load((checkout / ANSWERS).read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
-def unresolved(checkout: Path) -> list[str]:
-    """.rej files and files with conflict markers, found independently of fleet.py."""
-    found = [str(p.relative_to(checkout)) for p in checkout.rglob("*.rej")]
-    grep = subprocess.run(
-        ["git", "grep", "-l", "--untracked", "-E", "^(<<<<<<<|>>>>>>>) "],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return found + grep.stdout.split()
-
-
 @pytest.mark.slow
 def test_update_commits_the_new_release_on_a_branch_and_refuses_a_dirty_checkout(
     services: Fleet, tmp_path: Path
@@ -365,7 +310,7 @@ def test_update_commits_the_new_release_on_a_branch_and_refuses_a_dirty_checkout
     )
     assert git(clean, "rev-parse", "HEAD~1").strip() == before
     assert git(clean, "status", "--porcelain") == ""
-    assert unresolved(clean) == []
+    assert leftovers(clean) == []
     answers = answers_of(clean)
     assert answers["_commit"] == target
     # The standard answers the service did not have were applied; its own were kept.
@@ -413,7 +358,7 @@ def test_update_that_conflicts_is_left_on_its_branch_uncommitted(
     (row,) = json.loads(result.stdout)
     assert row["outcome"] == "conflicts"
     assert owned in row["conflicts"]
-    assert owned in unresolved(checkout)
+    assert owned in leftovers(checkout)
     assert git(checkout, "branch", "--show-current").strip() == row["branch"]
     assert row["branch"] == f"template-update/{target}"
     assert git(checkout, "rev-parse", "HEAD").strip() == before  # nothing committed

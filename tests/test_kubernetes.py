@@ -61,7 +61,9 @@ def check_base(project: Path, answers: dict[str, Any]) -> None:
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
     # The port the Dockerfile exposes, named, and the Service sends traffic to it.
-    exposed = re.search(r"^EXPOSE (\d+)$", (project / "Dockerfile").read_text(), re.M)
+    exposed = re.search(
+        r"^EXPOSE (\d+)$", (project / "Dockerfile").read_text(), re.MULTILINE
+    )
     assert exposed is not None
     assert app["ports"] == [{"name": "http", "containerPort": int(exposed[1])}]
     service = by_kind["Service"]
@@ -78,7 +80,7 @@ def check_base(project: Path, answers: dict[str, Any]) -> None:
         assert "memory" in container["resources"]["limits"]
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
     # The image's numeric user, so that runAsNonRoot can be checked by the kubelet.
-    user = re.search(r"^USER (\d+)", (project / "Dockerfile").read_text(), re.M)
+    user = re.search(r"^USER (\d+)", (project / "Dockerfile").read_text(), re.MULTILINE)
     assert user is not None
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == int(user[1])

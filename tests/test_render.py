@@ -602,7 +602,10 @@ def test_pre_commit_refuses_conflict_leftovers(project: Path, tmp_path: Path) ->
 
     def check(path: Path, args: list[str]) -> int:
         done = subprocess.run(
-            [str(checker), *args, str(path)], cwd=tmp_path, capture_output=True
+            [str(checker), *args, str(path)],
+            cwd=tmp_path,
+            capture_output=True,
+            check=False,
         )
         return done.returncode
 

@@ -9,21 +9,17 @@ again, and updated to the working tree with the Copier CLI, as a user would.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from answer_sets import AnswerSet
-from helpers import failure_report, project_env, rendered_files, run_logged
-from releases import ReleaseList, git, load_releases, tagged_clone, version_key
+from helpers import failure_report, project_env, run_logged
+from releases import ReleaseList, load_releases, tagged_clone, version_key
+from services import answers_of, commit_all, copier, generate, leftovers
 
 RELEASES = load_releases()
-COPIER = str(Path(sys.executable).with_name("copier"))
 MAKE_TIMEOUT_S = 15 * 60
 RENAME_LINE = "rename: .github/workflows/ci.yml -> .github/workflows/checks.yml"
 
@@ -33,87 +29,16 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tagged_clone(tmp_path_factory.mktemp("template") / "backend-architect")
 
 
-def copier(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    return subprocess.run(
-        [COPIER, *args],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
-def commit_all(project: Path, message: str) -> None:
-    git(project, "add", "--all")
-    git(
-        project,
-        "-c", "user.name=Service Team",
-        "-c", "user.email=team@example.com",
-        "commit", "--quiet", "--no-verify", "-m", message,
-    )  # fmt: skip
-
-
-def generate(
-    template: Path, tag: str, project: Path, answers: Mapping[str, Any]
-) -> Path:
-    data = [f"--data={key}={value}" for key, value in answers.items()]
-    done = copier(
-        "copy",
-        "--trust",
-        "--defaults",
-        "--vcs-ref",
-        tag,
-        *data,
-        str(template),
-        str(project),
-    )
-    assert done.returncode == 0, f"copy from {tag} failed:\n{done.stderr}"
-    git(project, "init", "--quiet", "--initial-branch=main")
-    commit_all(project, f"Generate from the template at {tag}")
-    return project
-
-
 def update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return copier("update", "--trust", "--defaults", *args, cwd=project)
-
-
-def leftovers(project: Path) -> list[str]:
-    """.rej files and files holding conflict markers, relative to the project."""
-    found = []
-    for path in rendered_files(project):
-        rel = str(path.relative_to(project))
-        if rel.endswith(".rej"):
-            found.append(rel)
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines()):
-            found.append(rel)
-    return found
-
-
-def answers_of(project: Path) -> dict[str, Any]:
-    loaded = yaml.safe_load(
-        (project / ".copier-answers.yml").read_text(encoding="utf-8")
-    )
-    assert isinstance(loaded, dict)
-    return loaded
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make(project: Path, target: str, tmp_path: Path, database: str = "sqlite") -> None:
-    tool_bin = tmp_path / "tool-bin"
-    tool_bin.mkdir(exist_ok=True)
-    uv = Path(sys.executable).with_name("uv")
-    if uv.exists() and not (tool_bin / "uv").exists():
-        (tool_bin / "uv").symlink_to(uv)
-    env = project_env(AnswerSet("update", {"database": database}), tool_bin)
+def make(project: Path, target: str, tool_bin: Path, tmp_path: Path) -> None:
+    env = project_env(AnswerSet("update", {"database": "sqlite"}), tool_bin)
     code, output = run_logged(
         ["make", "-k", target],
         cwd=project,
@@ -322,7 +247,7 @@ def start_versions(releases: ReleaseList) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("version", start_versions(RELEASES))
 def test_update_from_a_release_keeps_the_service_work(
-    version: str, template: Path, tmp_path: Path
+    version: str, template: Path, tool_bin: Path, tmp_path: Path
 ) -> None:
     release = RELEASES.get(version)
     project = generate(
@@ -342,11 +267,13 @@ def test_update_from_a_release_keeps_the_service_work(
     crosses = version_key(version) < (0, 4, 0)
     assert (done.stdout + done.stderr).count(RENAME_LINE) == (1 if crosses else 0)
     commit_all(project, "Update the template")
-    make(project, "check", tmp_path)
+    make(project, "check", tool_bin, tmp_path)
 
 
 @pytest.mark.slow
-def test_answers_change_through_update(template: Path, tmp_path: Path) -> None:
+def test_answers_change_through_update(
+    template: Path, tool_bin: Path, tmp_path: Path
+) -> None:
     """Add a domain, switch the cache, turn tracing and Kubernetes on: each an update
     of one answer."""
     project = generate(
@@ -379,14 +306,14 @@ def test_answers_change_through_update(template: Path, tmp_path: Path) -> None:
         assert leftovers(project) == []
         assert answers_of(project)[key] == yaml.safe_load(value)
         assert appears.is_file(), f"{key}={value} did not render {appears}"
-        make(project, "lint", tmp_path)
+        make(project, "lint", tool_bin, tmp_path)
         commit_all(project, f"{key}={value}")
 
     migration = project / "migrations" / "versions" / "add_invoices.py"
     assert 'down_revision: str | Sequence[str] | None = "0002"' in migration.read_text()
     assert not (project / "tests" / "unit" / "test_entries_service.py").exists()
     assert {path: digest(path) for path in module.rglob("*.py")} == before
-    make(project, "check", tmp_path)
+    make(project, "check", tool_bin, tmp_path)
 
 
 def test_recopy_keeps_scaffold_once_files(template: Path, tmp_path: Path) -> None:
