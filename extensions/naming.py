@@ -195,7 +195,20 @@ def quoted(value: str) -> str:
 def with_article(value: str) -> str:
     """'a user', 'an order': the words of an identifier with its indefinite article."""
     text = str(value).replace("_", " ")
-    return f"{'an' if text[:1].lower() in 'aeiou' else 'a'} {text}"
+    return f"{'an' if _vowel_sound(text) else 'a'} {text}"
+
+
+# Written with a vowel, said with a consonant ("a user", "a unit", "a euro"), or
+# the other way round ("an hour").
+_CONSONANT_SOUNDS = ("uni", "use", "usa", "usu", "uti", "eu", "one", "once")
+_VOWEL_SOUNDS = ("hour", "honest", "honor", "honour", "heir")
+
+
+def _vowel_sound(text: str) -> bool:
+    word = text.lower()
+    if word.startswith(_VOWEL_SOUNDS):
+        return True
+    return word[:1] in "aeiou" and not word.startswith(_CONSONANT_SOUNDS)
 
 
 def pystr(value: str) -> str:

@@ -10,7 +10,13 @@ file and adds to the context:
   project, and in the throwaway copies Copier renders while it updates);
 - `added_domains`: the domains this run adds to an existing project;
 - `migration_heads`: the heads of the project's Alembic history, which the migration
-  of an added domain continues from.
+  of an added domain continues from;
+- `events_added`: whether this run turns domain events on (a broker, where the
+  project had none), so the outbox tables need a migration of their own;
+- `sample_events`: whether the sample code has the event flow between the first two
+  domains (the second's handler of the first's deletions), which the template-owned
+  wiring and tests refer to. A project that turns a broker on keeps its sample code
+  as it was, without the flow, unless both domains are added by the same run.
 
 The destination changes while Copier renders into it (the answers file is rewritten),
 so a project is read once per git commit of it and remembered. (Copier refuses to
@@ -86,16 +92,18 @@ def previous_render(destination: Path) -> dict[str, Any]:
     except (OSError, yaml.YAMLError):
         answers = None
     if not isinstance(answers, Mapping) or not isinstance(answers.get("domains"), list):
-        return {"domains": [], "heads": []}
+        return {"domains": [], "heads": [], "broker": "none"}
     _seen[key] = {
         "domains": [str(d) for d in answers["domains"]],
         "heads": migration_heads(destination / "migrations" / "versions"),
+        # Releases before the question existed had no broker.
+        "broker": str(answers.get("broker", "none")),
     }
     return _seen[key]
 
 
 class ScaffoldContext(ContextHook):
-    """Adds `scaffolded_domains`, `added_domains` and `migration_heads`."""
+    """Adds the facts above to the context of every render."""
 
     def hook(self, context: dict[str, Any]) -> None:
         conf = context.get("_copier_conf")
@@ -109,3 +117,16 @@ class ScaffoldContext(ContextHook):
             [d for d in domains if d not in scaffolded] if facts["domains"] else []
         )
         context["migration_heads"] = facts["heads"]
+        events = context.get("broker", "none") != "none"
+        context["events_added"] = (
+            bool(facts["domains"]) and facts["broker"] == "none" and events
+        )
+        # The first domain publishes, the second reacts (naming.py's `parent` and
+        # `child`; that hook may run after this one). Their sample code has the flow
+        # if it is written by this run, or was written when the project had a broker.
+        with_events = (
+            not facts["domains"]
+            or facts["broker"] != "none"
+            or all(d in context["added_domains"] for d in domains[:2])
+        )
+        context["sample_events"] = events and len(domains) >= 2 and with_events

@@ -12,16 +12,20 @@ Factors and levels (the first level of each is the template's default):
     auth            jwt, oauth2, api_key, none
     cache           memory, redis, two_level, none
     rate_limit      sliding_window, token_bucket, none
+    broker          none, rabbitmq, nats, redis
     kubernetes      false, true
 
-auth and cache have four levels each, so 16 sets is the minimum for pairwise
-coverage (4 x 4 pairs of auth and cache alone): every auth level appears in exactly
-four sets, each time with a different cache. The table below was found by a search
-for a 16-row array in which every pair of levels of every two factors occurs in at
-least one set; the first twelve rows kept their values from the array before cache
-and rate_limit existed, so the search only chose those two factors for them (the
-defaults row keeps the defaults) and every factor of the last four.
-The kubernetes column was added the same way, by a search over that one column.
+auth, cache and broker have four levels each, so 16 sets is the minimum for pairwise
+coverage (4 x 4 pairs of auth and cache alone), and 16 sets reach it only when every
+auth level appears in exactly four sets, each time with a different cache and a
+different broker, and every cache level likewise with a different broker. The table
+below was found by a search for a 16-row array in which every pair of levels of every
+two factors occurs in at least one set. It grew a column at a time: cache and
+rate_limit, then kubernetes, each by a search over the new columns that kept the
+others. No broker column fits the array that had, so the broker column was found
+with the auth and cache columns and the defaults row fixed and every other cell free,
+changing as few of them as it could (16 of 150, in five columns); the ids changed
+with them.
 ``tests/test_render.py`` checks the coverage, so a hand edit cannot silently lose a
 pair.
 
@@ -58,6 +62,7 @@ FACTORS: dict[str, list[Any]] = {
     "auth": ["jwt", "oauth2", "api_key", "none"],
     "cache": ["memory", "redis", "two_level", "none"],
     "rate_limit": ["sliding_window", "token_bucket", "none"],
+    "broker": ["none", "rabbitmq", "nats", "redis"],
     "kubernetes": [False, True],
 }
 
@@ -109,6 +114,7 @@ def _set(
     auth: str,
     cache: str,
     rate_limit: str,
+    broker: str,
     kubernetes: bool,
     **extra: Any,
 ) -> AnswerSet:
@@ -122,6 +128,7 @@ def _set(
         "auth": auth,
         "cache": cache,
         "rate_limit": rate_limit,
+        "broker": broker,
         "kubernetes": kubernetes,
     }
     return AnswerSet(id=set_id, answers=answers, project_name=project_name, extra=extra)
@@ -130,27 +137,28 @@ def _set(
 _TWO = ["customer_accounts", "shipping_addresses"]
 _NW = "Northwind Traders Global Catalog"
 
-# In the ids, the cache is mem, redis, twolevel or nocache and the rate limit is
-# window (sliding_window), bucket (token_bucket) or nolimit.
+# In the ids, the cache is mem, redis, twolevel or nocache, the rate limit is
+# window (sliding_window), bucket (token_bucket) or nolimit, and the broker comes
+# last: nobroker, rabbit (rabbitmq), nats or streams (redis).
 # fmt: off
 ANSWER_SETS: list[AnswerSet] = [
-    #    id                                                                   project name       architecture        database      tracing ci        python  domains          auth       cache        rate_limit  k8s
-    _set("defaults",                                                          None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", False),
-    _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none", False),
-    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket",      "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",  True),
-    _set("modular-sqlite-trace-gitlab-py312-two-none-nocache-bucket",         "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", _TWO,            "none",    "none",      "token_bucket", False),
-    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit",            "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none", False),
-    _set("modular-pg-notrace-noci-py313-two-apikey-mem-bucket",               "Shipping Desk",   "modular_monolith", "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket",  True),
-    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket",          "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",  True),
-    _set("mono-sqlite-trace-gitlab-py311-invoices-apikey-nocache-nolimit",    "Billing Hub",     "monolith",         "sqlite",     True,  "gitlab", "3.11", ["invoices"],    "api_key", "none",      "none", False),
-    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket", False),
-    _set("mono-pg-notrace-gitlab-py313-three-oauth2-redis-bucket30",          "Order Center",    "monolith",         "postgresql", False, "gitlab", "3.13", DEFAULT_DOMAINS, "oauth2",  "redis",     "token_bucket",  True, rate_limit_per_minute=30),
-    _set("modular-pg-trace-github-py312-three-apikey-redis-window",           _NW,               "modular_monolith", "postgresql", True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "sliding_window",  True),
-    _set("mono-sqlite-trace-noci-py312-invoices-oauth2-nocache-window",       "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", ["invoices"],    "oauth2",  "none",      "sliding_window",  True),
-    _set("mono-pg-notrace-github-py313-three-jwt-nocache-nolimit",            "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", DEFAULT_DOMAINS, "jwt",     "none",      "none",  True),
-    _set("mono-pg-trace-gitlab-py312-two-oauth2-mem-nolimit",                 "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", _TWO,            "oauth2",  "memory",    "none",  True),
-    _set("modular-sqlite-trace-gitlab-py313-invoices-apikey-twolevel-window", "Booking Engine",  "modular_monolith", "sqlite",     True,  "gitlab", "3.13", ["invoices"],    "api_key", "two_level", "sliding_window",  True),
-    _set("modular-sqlite-notrace-noci-py311-two-none-redis-window",           "Inventory Sync",  "modular_monolith", "sqlite",     False, "none",   "3.11", _TWO,            "none",    "redis",     "sliding_window",  True),
+    #    id                                                                        project name       architecture        database      tracing ci        python  domains          auth       cache        rate_limit        broker      k8s
+    _set("defaults",                                                               None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "none",     False),
+    _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit-nats",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none",           "nats",     False),
+    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket-streams",   "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",   "redis",    True),
+    _set("modular-sqlite-trace-gitlab-py312-three-none-nocache-window-nats",       "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", DEFAULT_DOMAINS, "none",    "none",      "sliding_window", "nats",     False),
+    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit-rabbit",          "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none",           "rabbitmq", False),
+    _set("mono-pg-notrace-noci-py313-two-apikey-mem-bucket-nats",                  "Shipping Desk",   "monolith",         "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket",   "nats",     True),
+    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket-streams",       "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",   "redis",    True),
+    _set("mono-sqlite-trace-github-py311-invoices-apikey-nocache-nolimit-streams", "Billing Hub",     "monolith",         "sqlite",     True,  "github", "3.11", ["invoices"],    "api_key", "none",      "none",           "redis",    False),
+    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket-nats",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket",   "nats",     False),
+    _set("mono-pg-notrace-noci-py313-three-oauth2-redis-window30-streams",         "Order Center",    "monolith",         "postgresql", False, "none",   "3.13", DEFAULT_DOMAINS, "oauth2",  "redis",     "sliding_window", "redis",    True, rate_limit_per_minute=30),
+    _set("modular-sqlite-trace-github-py312-three-apikey-redis-bucket-rabbit",     _NW,               "modular_monolith", "sqlite",     True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "token_bucket",   "rabbitmq", True),
+    _set("mono-sqlite-trace-noci-py312-two-oauth2-nocache-bucket-nobroker",        "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", _TWO,            "oauth2",  "none",      "token_bucket",   "none",     True),
+    _set("mono-pg-notrace-github-py313-two-jwt-nocache-window-rabbit",             "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", _TWO,            "jwt",     "none",      "sliding_window", "rabbitmq", True),
+    _set("mono-pg-trace-gitlab-py312-invoices-oauth2-mem-nolimit-rabbit",          "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", ["invoices"],    "oauth2",  "memory",    "none",           "rabbitmq", True),
+    _set("modular-pg-trace-gitlab-py313-invoices-apikey-twolevel-window-nobroker", "Booking Engine",  "modular_monolith", "postgresql", True,  "gitlab", "3.13", ["invoices"],    "api_key", "two_level", "sliding_window", "none",     True),
+    _set("modular-sqlite-notrace-gitlab-py311-two-none-redis-nolimit-nobroker",    "Inventory Sync",  "modular_monolith", "sqlite",     False, "gitlab", "3.11", _TWO,            "none",    "redis",     "none",           "none",     True),
 ]
 # fmt: on
 

@@ -6,6 +6,8 @@ these tests only read the result.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import re
 import subprocess
 import sys
@@ -314,8 +316,12 @@ def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> Non
     assert "make check" in text
     assert answer_set.answers["python_version"] in text
     assert ("postgres" in text) == (answer_set.answers["database"] == "postgresql")
+    broker = answer_set.answers["broker"]
     uses_redis = answer_set.answers["cache"] in ("redis", "two_level")
-    assert ("redis:" in text) == uses_redis
+    assert ("redis:" in text) == (uses_redis or broker == "redis")
+    # The job runs the suite against the broker it was generated for, and no other.
+    for server in ("rabbitmq", "nats"):
+        assert bool(re.search(rf"\b{server}:\d", text)) == (broker == server), server
     # The job that reports a newer template release runs copier check-update.
     report = update_check if ci == "github" else gitlab
     assert "copier check-update --quiet" in report.read_text(encoding="utf-8")
@@ -398,6 +404,8 @@ def choice_problems(project: Path, cache: str, rate_limit: str) -> list[str]:
     )
     package_dir = project / "src" / str(answers["package_name"])
     uses_redis = cache in REDIS_CACHES
+    # Redis Streams as the broker need a Redis server, not the cache's client.
+    redis_server = uses_redis or answers.get("broker") == "redis"
     problems: list[str] = []
 
     for rel, wanted in CHOICE_FILES.items():
@@ -414,29 +422,31 @@ def choice_problems(project: Path, cache: str, rate_limit: str) -> list[str]:
     }
     if uses_redis and "redis" not in names:
         problems.append(f"no redis dependency: {dependencies}")
-    if not uses_redis and any("redis" in d.lower() for d in dependencies):
-        problems.append(f"a redis dependency without Redis: {dependencies}")
+    if not uses_redis and "redis" in names:
+        problems.append(f"a redis dependency without a Redis cache: {dependencies}")
     if rate_limit == "sliding_window" and "limits" not in names:
         problems.append(f"a sliding window without the limits library: {dependencies}")
 
     compose_text = (project / "compose.yaml").read_text(encoding="utf-8")
     services = load_yaml(project / "compose.yaml")[0]["services"]
-    if ("redis" in services) != uses_redis:
+    if ("redis" in services) != redis_server:
         problems.append(f"compose.yaml services: {sorted(services)}")
-    if uses_redis and "redis" in services:
+    if redis_server and "redis" in services:
         if not str(services["redis"].get("image", "")).startswith("redis:"):
             problems.append("compose.yaml: the redis service runs no redis image")
         if "healthcheck" not in services["redis"]:
             problems.append("compose.yaml: the redis service has no health check")
-        for name in ("app", "migrate"):
+        for name in ("app", "migrate") if uses_redis else ():
             url = (services[name].get("environment") or {}).get("APP_REDIS_URL")
             if url != "redis://redis:6379/0":
                 problems.append(f"compose.yaml: {name} has APP_REDIS_URL={url!r}")
         depends = services["app"].get("depends_on") or {}
         if (depends.get("redis") or {}).get("condition") != "service_healthy":
             problems.append("compose.yaml: app does not wait for a healthy redis")
-    if not uses_redis and "redis" in compose_text.lower():
+    if not redis_server and "redis" in compose_text.lower():
         problems.append("compose.yaml mentions redis without Redis")
+    if not uses_redis and "APP_REDIS_URL" in compose_text:
+        problems.append("compose.yaml sets APP_REDIS_URL without a Redis cache")
 
     env_example = (project / ".env.example").read_text(encoding="utf-8")
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", env_example, re.MULTILINE))
@@ -520,6 +530,190 @@ def test_every_cache_and_rate_limit_combination_renders(
     # The defaults' python_version (3.11) is the oldest this suite runs on.
     assert syntax_errors(project) == []
     assert choice_problems(project, cache, rate_limit) == []
+
+
+# --- broker ---------------------------------------------------------------------------
+
+# Per broker answer: the FastStream extra and the scheme of APP_BROKER_URL.
+BROKER_EXTRA = {"rabbitmq": "rabbit", "nats": "nats", "redis": "redis"}
+BROKER_SCHEME = {"rabbitmq": "amqp://", "nats": "nats://", "redis": "redis://"}
+EVENT_SETTINGS = (
+    "APP_BROKER_URL",
+    "APP_EVENTS_NAMESPACE",
+    "APP_OUTBOX_POLL_INTERVAL_S",
+    "APP_EVENTS_RETRY_DELAY_S",
+)
+EVENT_TABLES = {"outbox", "handled_events"}
+_FASTSTREAM = re.compile(r"^\s*faststream\s*(?:\[([^\]]*)\])?", re.IGNORECASE)
+
+
+def _module_constants(path: Path) -> dict[str, Any]:
+    """The module's top-level assignments of literal values (`revision`, ...)."""
+    constants: dict[str, Any] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets: list[ast.expr]
+        if isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        elif isinstance(node, ast.Assign):
+            targets, value = list(node.targets), node.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name) and value is not None:
+                with contextlib.suppress(ValueError):
+                    constants[target.id] = ast.literal_eval(value)
+    return constants
+
+
+def _table_calls(path: Path, function: str, operation: str) -> set[str]:
+    """The tables that `function` passes to `op.<operation>(...)`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    (body,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name == function
+    ]
+    return {
+        node.args[0].value
+        for node in ast.walk(body)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == operation
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+
+
+def migration_graph(project: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
+    """Each revision of migrations/versions/: its file and what it revises."""
+    graph: dict[str, tuple[Path, tuple[str, ...]]] = {}
+    for path in sorted((project / "migrations" / "versions").glob("*.py")):
+        constants = _module_constants(path)
+        down = constants.get("down_revision")
+        parents = () if down is None else (down,) if isinstance(down, str) else down
+        assert constants["revision"] not in graph, f"{path.name}: revision reused"
+        graph[constants["revision"]] = (path, tuple(parents))
+    return graph
+
+
+def test_events_follow_the_broker_answer(
+    answer_set: AnswerSet, project: Path, package_dir: Path
+) -> None:
+    broker = answer_set.answers["broker"]
+    events = package_dir / "shared" / "events"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = [
+        match[1]
+        for d in pyproject["project"]["dependencies"]
+        if (match := _FASTSTREAM.match(str(d)))
+    ]
+    env_example = (project / ".env.example").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", env_example, re.MULTILINE))
+    code_mentions = [
+        p
+        for p in relpaths(project)
+        if p.endswith(".py") and "faststream" in (project / p).read_text("utf-8")
+    ]
+
+    if broker == "none":
+        assert not events.exists()
+        assert extras == []
+        assert code_mentions == []
+        assert not set(EVENT_SETTINGS) & set(listed)
+        return
+    assert {p.name for p in events.glob("*.py")} == {
+        "__init__.py",
+        "event.py",
+        "outbox.py",
+        "bus.py",
+    }
+    # One FastStream requirement, with the client of this broker only.
+    assert extras == [BROKER_EXTRA[broker]]
+    assert code_mentions == [
+        (events / "bus.py").relative_to(project).as_posix()
+    ], "FastStream is used outside the bus"
+    assert set(EVENT_SETTINGS) <= set(listed)
+    assert listed["APP_BROKER_URL"].startswith(BROKER_SCHEME[broker])
+
+
+def test_events_migration_extends_the_one_history(
+    answer_set: AnswerSet, project: Path
+) -> None:
+    """Alembic sees one linear history, and only the events migration makes the
+    outbox tables; with a broker it comes last, right after the auth migration if
+    there is one (`alembic upgrade head` refuses two heads)."""
+    graph = migration_graph(project)
+    children: dict[str, list[str]] = {revision: [] for revision in graph}
+    for revision, (_, parents) in graph.items():
+        for parent in parents:
+            assert parent in graph, f"{revision} revises the unknown {parent}"
+            children[parent].append(revision)
+    roots = [revision for revision, (_, parents) in graph.items() if not parents]
+    heads = [revision for revision, below in children.items() if not below]
+    assert roots == ["0001"]
+    assert len(heads) == 1, f"several heads: {heads}"
+    assert all(len(below) <= 1 for below in children.values()), children
+
+    creates = {
+        revision: _table_calls(path, "upgrade", "create_table")
+        for revision, (path, _) in graph.items()
+    }
+    events = [
+        revision for revision, (path, _) in graph.items() if "events" in path.name
+    ]
+    if answer_set.answers["broker"] == "none":
+        assert events == []
+        assert not set().union(*creates.values()) & EVENT_TABLES
+        return
+    with_auth_tables = answer_set.answers["auth"] in ("jwt", "api_key")
+    expected = "0003" if with_auth_tables else "0002"
+    assert events == [expected]
+    assert heads == [expected]
+    path, parents = graph[expected]
+    assert path.name == f"{expected}_events.py"
+    assert parents == ("0002" if with_auth_tables else "0001",)
+    assert creates[expected] == EVENT_TABLES
+    assert _table_calls(path, "downgrade", "drop_table") == EVENT_TABLES
+    assert all(
+        not tables & EVENT_TABLES
+        for revision, tables in creates.items()
+        if revision != expected
+    )
+
+
+def test_architecture_doc_describes_the_broker(
+    answer_set: AnswerSet, project: Path, package_dir: Path
+) -> None:
+    broker = answer_set.answers["broker"]
+    doc = (project / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert "\n## Integration patterns\n" in doc
+    section = doc.split("\n## Integration patterns\n", 1)[1].split("\n## ", 1)[0]
+
+    if broker == "none":
+        assert "`broker` is `none`" in section
+        assert "APP_BROKER_URL" not in doc
+        return
+    for setting in EVENT_SETTINGS:
+        assert f"`{setting}`" in section, setting
+    for term in ("`outbox`", "`handled_events`", "At-least-once", "broker is down"):
+        assert term in section, term
+    assert "`broker`" in doc.split("\n## Health checks\n", 1)[1].split("\n## ", 1)[0]
+    # The consumer name in the doc is the one the code subscribes under.
+    names = [
+        value
+        for path in package_dir.rglob("*.py")
+        for key, value in _module_constants(path).items()
+        if key.startswith("RELEASE_") and isinstance(value, str)
+    ]
+    domains = answer_set.answers["domains"]
+    if len(domains) >= 2:
+        assert len(names) == 1, names
+        assert f"`{names[0]}`" in section
+        assert f"`{domains[0]}.deleted`" in section
+    else:
+        assert names == []
+        assert "No events yet" in section
 
 
 def scaffold_once(project: Path, package: str) -> set[str]:

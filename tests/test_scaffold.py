@@ -29,21 +29,31 @@ def migration(revision: str, down: str) -> str:
     return f'revision: str = "{revision}"\ndown_revision: str | None = {down}\n'
 
 
-def write_project(root: Path, domains: list[str], scripts: dict[str, str]) -> Path:
+def write_project(
+    root: Path,
+    domains: list[str],
+    scripts: dict[str, str],
+    broker: str | None = None,
+) -> Path:
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True)
     for name, text in scripts.items():
         (versions / name).write_text(text)
-    answers = {"_commit": "v0.4.0", "domains": domains}
+    answers: dict[str, Any] = {"_commit": "v0.4.0", "domains": domains}
+    if broker is not None:
+        answers["broker"] = broker
     (root / ".copier-answers.yml").write_text(yaml.safe_dump(answers))
     subprocess.run(["git", "init", "--quiet", str(root)], check=True)
     return root
 
 
-def hook(destination: Path, domains: list[str]) -> dict[str, Any]:
+def hook(
+    destination: Path, domains: list[str], broker: str = "none"
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "_copier_conf": {"dst_path": destination},
         "domains": domains,
+        "broker": broker,
     }
     scaffold.ScaffoldContext.hook(None, context)
     return context
@@ -124,3 +134,65 @@ def test_an_unreadable_answers_file_counts_as_a_new_project(
 
     assert context["scaffolded_domains"] == []
     assert context["added_domains"] == []
+
+
+def test_a_new_project_with_a_broker_has_the_sample_event_flow(tmp_path: Path) -> None:
+    context = hook(tmp_path / "new", ["users", "orders"], broker="nats")
+
+    assert context["sample_events"] is True
+    # Its tables come with the first migrations, not with an added one.
+    assert context["events_added"] is False
+
+
+def test_a_single_domain_has_no_sample_event_flow(tmp_path: Path) -> None:
+    assert hook(tmp_path / "new", ["invoices"], broker="nats")["sample_events"] is False
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "added", "flow"),
+    [
+        # Turned on by this update: tables to add, sample code left as it was.
+        (None, "redis", True, False),
+        ("none", "rabbitmq", True, False),
+        # On before: the sample code has the flow; nothing to add.
+        ("nats", "nats", False, True),
+        ("nats", "redis", False, True),
+        # Off: nothing at all.
+        ("none", "none", False, False),
+    ],
+)
+def test_turning_a_broker_on_in_an_existing_project(
+    tmp_path: Path, before: str | None, after: str, added: bool, flow: bool
+) -> None:
+    project = write_project(
+        tmp_path / "service",
+        ["users", "orders"],
+        {"0001_initial.py": migration("0001", "None")},
+        broker=before,
+    )
+
+    context = hook(project, ["users", "orders"], broker=after)
+
+    assert context["events_added"] is added
+    assert context["sample_events"] is flow
+
+
+@pytest.mark.parametrize(
+    ("domains", "flow"),
+    [
+        # The publisher's sample code is old: it emits nothing, so no flow.
+        (["users", "orders"], False),
+        # Both sample modules are written by this run, with the flow.
+        (["accounts", "entries", "users"], True),
+    ],
+)
+def test_domains_added_with_the_broker_get_the_flow_if_both_are_new(
+    tmp_path: Path, domains: list[str], flow: bool
+) -> None:
+    project = write_project(
+        tmp_path / "service", ["users"], {"0001_initial.py": migration("0001", "None")}
+    )
+
+    context = hook(project, domains, broker="rabbitmq")
+
+    assert context["sample_events"] is flow

@@ -274,8 +274,8 @@ def test_update_from_a_release_keeps_the_service_work(
 def test_answers_change_through_update(
     template: Path, tool_bin: Path, tmp_path: Path
 ) -> None:
-    """Add a domain, switch the cache, turn tracing and Kubernetes on: each an update
-    of one answer."""
+    """Add a domain, switch the cache, turn tracing, Kubernetes and a broker on: each
+    an update of one answer."""
     project = generate(
         template,
         RELEASES.next_tag,
@@ -299,6 +299,7 @@ def test_answers_change_through_update(
         ("cache", "two_level", project / "src" / pkg / "shared" / "cache" / "two_level.py"),
         ("tracing", "true", project / "src" / pkg / "shared" / "tracing.py"),
         ("kubernetes", "true", project / "deploy" / "k8s" / "kustomization.yaml"),
+        ("broker", "redis", project / "src" / pkg / "shared" / "events" / "bus.py"),
     ]  # fmt: skip
     for key, value, appears in changes:
         done = update(project, "--vcs-ref=:current:", f"--data={key}={value}")
@@ -309,8 +310,13 @@ def test_answers_change_through_update(
         make(project, "lint", tool_bin, tmp_path)
         commit_all(project, f"{key}={value}")
 
-    migration = project / "migrations" / "versions" / "add_invoices.py"
-    assert 'down_revision: str | Sequence[str] | None = "0002"' in migration.read_text()
+    versions = project / "migrations" / "versions"
+    added = (versions / "add_invoices.py").read_text()
+    assert 'down_revision: str | Sequence[str] | None = "0002"' in added
+    # The outbox tables come in a migration of their own, after the last one.
+    events = (versions / "add_events.py").read_text()
+    assert 'down_revision: str | Sequence[str] | None = "add_invoices"' in events
+    assert not list(versions.glob("0*_events.py"))
     assert not (project / "tests" / "unit" / "test_entries_service.py").exists()
     assert {path: digest(path) for path in module.rglob("*.py")} == before
     make(project, "check", tool_bin, tmp_path)

@@ -398,3 +398,19 @@ def test_assignment_wraps_the_value_only_when_the_line_is_too_long() -> None:
     assert naming.assignment('"short"', "name: str", 4) == '    name: str = "short"'
     long_value = '"' + "x" * 80 + '"'
     assert naming.assignment(long_value, "NAME") == f"NAME = (\n    {long_value}\n)"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("order", "an order"),
+        ("user", "a user"),
+        ("unit", "a unit"),
+        ("product", "a product"),
+        ("invoice", "an invoice"),
+        ("hour_slot", "an hour slot"),
+        ("umbrella", "an umbrella"),
+    ],
+)
+def test_with_article_goes_by_the_sound_of_the_word(words: str, expected: str) -> None:
+    assert naming.with_article(words) == expected
