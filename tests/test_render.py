@@ -716,14 +716,18 @@ def test_architecture_doc_describes_the_broker(
         assert "No events yet" in section
 
 
-def scaffold_once(project: Path, package: str) -> set[str]:
+def scaffold_once(project: Path, answers: dict[str, Any]) -> set[str]:
     """The rendered files that copier.yml's `_skip_if_exists` gives to the service."""
+    import jinja2
     from pathspec import PathSpec
 
     config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
-    patterns = [
-        p.replace("{{ package_name }}", package) for p in config["_skip_if_exists"]
-    ]
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    context = dict(answers)
+    # A computed value (`when: false`), not in the answers file.
+    computed = env.from_string(config["platform_dir"]["default"])
+    context["platform_dir"] = computed.render(context)
+    patterns = [env.from_string(p).render(context) for p in config["_skip_if_exists"]]
     spec = PathSpec.from_lines("gitignore", patterns)  # as Copier matches them
     return {rel for rel in relpaths(project) if spec.match_file(rel)}
 
@@ -735,7 +739,7 @@ def test_scaffold_once_files_are_the_service_own(
     the service's (never overwritten by an update); everything else is the template's.
     """
     package = answers["package_name"]
-    owned_by_service = scaffold_once(project, package)
+    owned_by_service = scaffold_once(project, answers)
     src = f"src/{package}"
 
     for hook in (
