@@ -161,9 +161,14 @@ def rate_limit_per_minute_error(value: Any) -> str:
     return ""
 
 
-def domains_error(value: Any) -> str:
+def domains_error(value: Any, architecture: str = "monolith") -> str:
     if not isinstance(value, list) or not value:
         return "domains must be a non-empty YAML list, e.g. [users, orders, products]."
+    if architecture == "microservices" and len(value) < 2:
+        return (
+            "microservices need at least two domains (one service each): with one, "
+            "choose the monolith."
+        )
     seen: set[str] = set()
     for item in value:
         name = str(item)
@@ -241,6 +246,37 @@ def import_from(names: Any, module: str, line_length: int = 88) -> str:
     return f"from {module} import (\n{body})"
 
 
+def _statement_key(statement: str) -> tuple[int, str]:
+    words = statement.split()
+    return (words[0] == "from", words[1].lower())
+
+
+def sort_imports(block: str) -> str:
+    """The import statements of `block` in the order isort (ruff's `I`) wants them.
+
+    For a block of first-party imports whose order depends on names the answers
+    choose: in a microservice, `<package>_platform` sorts before some service
+    packages and after others. A statement is a line starting with `from` or
+    `import` and the indented or closing lines that follow it; the lines after the
+    last statement are kept as they are.
+    """
+    statements: list[list[str]] = []
+    lines = block.splitlines()
+    end = 0
+    while end < len(lines):
+        line = lines[end]
+        if line.startswith(("from ", "import ")):
+            statements.append([line])
+        elif statements and line.startswith((" ", ")")):
+            statements[-1].append(line)
+        else:
+            break  # the first line that is not an import: the rest stays as it is
+        end += 1
+    ordered = sorted(("\n".join(s) for s in statements), key=_statement_key)
+    text = "\n".join([*ordered, *lines[end:]])
+    return text + ("\n" if block.endswith("\n") else "")
+
+
 def assignment(expression: str, target: str, indent: int = 0, line_length: int = 88) -> str:
     """`target = expression`, or the value in parentheses on a line of its own when
     the statement is too long: what ruff format and black both write."""
@@ -270,6 +306,7 @@ class NamingExtension(Extension):
                 "rate_limit_per_minute_error": rate_limit_per_minute_error,
                 "import_from": import_from,
                 "assignment": assignment,
+                "sort_imports": sort_imports,
                 "quoted": quoted,
                 "pystr": pystr,
                 "with_article": with_article,
@@ -312,6 +349,42 @@ def domain_info(name: str, package: str, architecture: str) -> dict[str, str]:
     return info
 
 
+def enter_service(context: dict[str, Any]) -> None:
+    """Inside `services/<domain>/` of a microservices system, speak for that service.
+
+    Copier renders the deployable's files (the template's `service_dirs` folder) once
+    per service with `service_dir` set. Each service is laid out as a monolith of one
+    domain with a package of its own, `<package>_<domain>`; the system's names stay
+    reachable as `system`. The second domain's service keeps the first domain as its
+    (remote) parent: it checks it over HTTP and reacts to its events.
+    """
+    service_dir = context.get("service_dir")
+    if context.get("architecture") != "microservices" or not isinstance(service_dir, str):
+        context.setdefault("system", None)
+        return
+    domains = list(context["domains"])
+    domain = service_dir.rsplit("/", 1)[-1]
+    context["system"] = {
+        "package": context["package_name"],
+        "slug": context["project_slug"],
+        "name": context["project_name"],
+        "domains": domains,
+        "parent": domains[0],
+        "child": domains[1],
+    }
+    context["architecture"] = "monolith"
+    context["domains"] = [domain]
+    context["package_name"] = f"{context['package_name']}_{domain}"
+    context["project_slug"] = f"{context['project_slug']}-{kebab(domain)}"
+    context["project_name"] = f"{context['project_name']} {title(domain)}"
+    # Only the second domain's service subscribes to the first one's events.
+    context["sample_events"] = bool(context.get("sample_events")) and domain == domains[1]
+    # A service's first migration creates its tables; a domain added later is a new
+    # service with a first migration of its own, never a migration in the others.
+    context["added_domains"] = []
+    context["events_added"] = False
+
+
 class DerivedContext(ContextHook):
     """Adds `dmeta`, naming facts about each domain, and the nested-route pair."""
 
@@ -319,12 +392,25 @@ class DerivedContext(ContextHook):
         domains = context.get("domains")
         if not isinstance(domains, list) or domains_error(domains):
             return
+        enter_service(context)
+        domains = context["domains"]
         package = str(context.get("package_name", ""))
         architecture = str(context.get("architecture", "monolith"))
         meta = {d: domain_info(d, package, architecture) for d in domains}
         context["dmeta"] = meta
+        system = context["system"]
+        context["settings_module"] = (
+            f"{package}.config" if system else f"{context.get('platform_pkg')}.config"
+        )
         # The first domain owns the items of the second: /api/v1/{parent}/{id}/{child}.
-        if len(domains) >= 2:
+        if system and domains[0] == system["child"]:
+            # The parent lives in another service: only its names are known here.
+            context["parent"] = domain_info(system["parent"], package, architecture)
+            context["child"] = meta[domains[0]]
+        elif system and domains[0] == system["parent"]:
+            context["parent"] = meta[domains[0]]
+            context["child"] = None
+        elif len(domains) >= 2:
             context["parent"] = meta[domains[0]]
             context["child"] = meta[domains[1]]
         else:

@@ -162,7 +162,20 @@ ANSWER_SETS: list[AnswerSet] = [
 ]
 # fmt: on
 
-BY_ID = {s.id: s for s in ANSWER_SETS}
+# Microservices are not a level of the array above: they require a broker and two
+# domains, and every set of them runs several services' suites. These sets cover
+# each broker, each auth and each cache once, both databases and both CI systems.
+# fmt: off
+MICROSERVICE_SETS: list[AnswerSet] = [
+    #    id                                                          project name      architecture     database      tracing ci        python  domains          auth       cache        rate_limit        broker      k8s
+    _set("micro-sqlite-trace-github-py311-three-jwt-mem-window-rabbit", "Market Place",  "microservices", "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "rabbitmq", True),
+    _set("micro-pg-notrace-gitlab-py312-two-apikey-redis-bucket-nats",  "Parcel Post",   "microservices", "postgresql", False, "gitlab", "3.12", _TWO,            "api_key", "redis",     "token_bucket",   "nats",     True),
+    _set("micro-pg-trace-noci-py313-two-oauth2-twolevel-nolimit-streams", "Travel Desk", "microservices", "postgresql", True,  "none",   "3.13", _TWO,            "oauth2",  "two_level", "none",           "redis",    False),
+    _set("micro-sqlite-notrace-github-py312-two-none-nocache-window-rabbit", "Tool Shed", "microservices", "sqlite",     False, "github", "3.12", ["tools", "loans"], "none",  "none",      "sliding_window", "rabbitmq", True),
+]
+# fmt: on
+
+BY_ID = {s.id: s for s in ANSWER_SETS + MICROSERVICE_SETS}
 DEFAULT_SET = BY_ID["defaults"]
 
 
@@ -185,6 +198,7 @@ def missing_pairs(
 
 def answer_set_params(
     keep: Callable[[AnswerSet], bool] = lambda answer_set: True,
+    sets: list[AnswerSet] = ANSWER_SETS,
 ) -> list[Any]:
-    """ANSWER_SETS (those that keep() accepts) as pytest params with readable ids."""
-    return [pytest.param(s, id=s.id) for s in ANSWER_SETS if keep(s)]
+    """`sets` (those that keep() accepts) as pytest params with readable ids."""
+    return [pytest.param(s, id=s.id) for s in sets if keep(s)]

@@ -4,7 +4,8 @@ Every manifest is checked against the Kubernetes API schemas (kubernetes-validat
 strict: an unknown field fails) for the oldest Kubernetes release still supported
 upstream, then against what the service needs: probes on its health routes, its
 port, settings it really reads, the Secret it expects, an autoscaler on its
-Deployment.
+Deployment. A microservices system has one such base per service
+(deploy/k8s/<domain>/), listed by the root kustomization.
 """
 
 from __future__ import annotations
@@ -16,32 +17,89 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from answer_sets import AnswerSet, answer_set_params
+from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
 from pytest_copie.plugin import Copie
 
 KUBERNETES_VERSION = "1.35.0"
 PROBES = {"livenessProbe": "/health/live", "readinessProbe": "/health/ready"}
 
 
-def manifests(project: Path) -> dict[str, dict[str, Any]]:
-    """deploy/k8s/*.yaml by file name, each holding one document."""
+def manifests(directory: Path) -> dict[str, dict[str, Any]]:
+    """<directory>/*.yaml by file name, each holding one document."""
     found = {}
-    for path in sorted((project / "deploy" / "k8s").glob("*.yaml")):
+    for path in sorted(directory.glob("*.yaml")):
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
         assert len(documents) == 1, f"{path.name}: one document per file"
         found[path.name] = documents[0]
     return found
 
 
-def env_keys(project: Path) -> set[str]:
+def env_keys(service: Path) -> set[str]:
     """Every APP_ variable .env.example documents (set or commented out)."""
-    text = (project / ".env.example").read_text(encoding="utf-8")
+    text = (service / ".env.example").read_text(encoding="utf-8")
     return set(re.findall(r"^#? ?(APP_[A-Z0-9_]+)=", text, re.MULTILINE))
 
 
 def check_base(project: Path, answers: dict[str, Any]) -> None:
+    if answers["architecture"] == "microservices":
+        check_system(project, answers)
+    else:
+        check_service(
+            project / "deploy" / "k8s", project, answers["project_slug"], answers
+        )
+
+
+def check_system(project: Path, answers: dict[str, Any]) -> None:
+    """One base per service, each checked like a monolith's, listed by the root."""
+    k8s = project / "deploy" / "k8s"
+    domains: list[str] = answers["domains"]
+    root = manifests(k8s)
+    assert list(root) == ["kustomization.yaml"]
+    assert root["kustomization.yaml"]["kind"] == "Kustomization"
+    assert root["kustomization.yaml"]["resources"] == domains
+    assert sorted(path.name for path in k8s.iterdir() if path.is_dir()) == sorted(
+        domains
+    )
+
     slug = answers["project_slug"]
-    files = manifests(project)
+    bases = {
+        domain: check_service(
+            k8s / domain,
+            project / "services" / domain,
+            f"{slug}-{domain.replace('_', '-')}",
+            answers,
+        )
+        for domain in domains
+    }
+    # Every object has a name of its own in the namespace they share.
+    names = [
+        (manifest["kind"], manifest["metadata"]["name"])
+        for by_kind in bases.values()
+        for manifest in by_kind.values()
+    ]
+    assert len(names) == len(set(names))
+    configs = {
+        domain: by_kind["ConfigMap"]["data"] for domain, by_kind in bases.items()
+    }
+    # One events namespace: a service reads the events the others publish.
+    assert {config["APP_EVENTS_NAMESPACE"] for config in configs.values()} == {slug}
+    # The second service calls the first through the first's Service, on its port.
+    parent, child = domains[:2]
+    parent_service = bases[parent]["Service"]
+    url_key = f"APP_{parent.upper()}_URL"
+    assert [d for d, config in configs.items() if url_key in config] == [child]
+    (port,) = parent_service["spec"]["ports"]
+    expected = f"http://{parent_service['metadata']['name']}"
+    assert configs[child][url_key] == (
+        expected if port["port"] == 80 else f"{expected}:{port['port']}"
+    )
+
+
+def check_service(
+    k8s: Path, project: Path, slug: str, answers: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The base in `k8s` of the service in `project`; its manifests by kind."""
+    files = manifests(k8s)
     kustomization = files.pop("kustomization.yaml")
     secret = files.pop("secret.example.yaml", None)
 
@@ -115,9 +173,13 @@ def check_base(project: Path, answers: dict[str, Any]) -> None:
     if not sqlite:
         assert secret is not None
         assert secret["stringData"]["APP_DATABASE_URL"].startswith("postgresql+asyncpg")
+    return by_kind
 
 
-@pytest.mark.parametrize("answer_set", answer_set_params())
+@pytest.mark.parametrize(
+    "answer_set",
+    [*answer_set_params(), *(pytest.param(s, id=s.id) for s in MICROSERVICE_SETS)],
+)
 def test_manifests_follow_the_answer(answer_set: AnswerSet, render: Any) -> None:
     result = render(answer_set)
     assert result.exit_code == 0
@@ -130,7 +192,9 @@ def test_manifests_follow_the_answer(answer_set: AnswerSet, render: Any) -> None
         check_base(project, answers)
 
 
-@pytest.mark.parametrize("architecture", ["monolith", "modular_monolith"])
+@pytest.mark.parametrize(
+    "architecture", ["monolith", "modular_monolith", "microservices"]
+)
 @pytest.mark.parametrize(
     ("database", "auth", "cache"),
     [

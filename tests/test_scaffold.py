@@ -47,9 +47,7 @@ def write_project(
     return root
 
 
-def hook(
-    destination: Path, domains: list[str], broker: str = "none"
-) -> dict[str, Any]:
+def hook(destination: Path, domains: list[str], broker: str = "none") -> dict[str, Any]:
     context: dict[str, Any] = {
         "_copier_conf": {"dst_path": destination},
         "domains": domains,

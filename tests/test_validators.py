@@ -336,6 +336,18 @@ BAD_ANSWERS = [
         f"{RATE_LIMIT_MESSAGE} (got -5)",
         id="negative-per-minute",
     ),
+    pytest.param(
+        {"architecture": "microservices", "broker": "none"},
+        "broker",
+        "Microservices exchange their domain events over a broker",
+        id="microservices-without-broker",
+    ),
+    pytest.param(
+        {"architecture": "microservices", "domains": ["invoices"]},
+        "domains",
+        "microservices need at least two domains",
+        id="microservices-of-one-domain",
+    ),
 ]
 
 
@@ -414,3 +426,88 @@ def test_assignment_wraps_the_value_only_when_the_line_is_too_long() -> None:
 )
 def test_with_article_goes_by_the_sound_of_the_word(words: str, expected: str) -> None:
     assert naming.with_article(words) == expected
+
+
+def test_sort_imports_orders_statements_as_isort_does_and_keeps_the_rest() -> None:
+    block = (
+        "from shop_users.api import router\n"
+        "from shop_platform.http.envelope import (\n"
+        "    Envelope,\n"
+        "    ok,\n"
+        ")\n"
+        "import shop_platform\n"
+        "\n"
+        "# Not an import: it stays where it is.\n"
+        "URL = '/api/v1/users'\n"
+    )
+    assert naming.sort_imports(block) == (
+        "import shop_platform\n"
+        "from shop_platform.http.envelope import (\n"
+        "    Envelope,\n"
+        "    ok,\n"
+        ")\n"
+        "from shop_users.api import router\n"
+        "\n"
+        "# Not an import: it stays where it is.\n"
+        "URL = '/api/v1/users'\n"
+    )
+
+
+def test_microservices_need_two_domains() -> None:
+    assert naming.domains_error(["users"]) == ""
+    assert "at least two domains" in naming.domains_error(["users"], "microservices")
+    assert naming.domains_error(["users", "orders"], "microservices") == ""
+
+
+def _service_context(service_dir: str) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "architecture": "microservices",
+        "domains": ["users", "orders", "products"],
+        "package_name": "shop",
+        "project_slug": "shop",
+        "project_name": "Shop",
+        "platform_pkg": "shop_platform",
+        "sample_events": True,
+        "service_dir": service_dir,
+        "_copier_conf": {},
+    }
+    naming.DerivedContext.hook(None, context)
+    return context
+
+
+def test_each_microservice_is_a_monolith_of_its_domain_with_its_own_package() -> None:
+    users = _service_context("services/users")
+    assert users["architecture"] == "monolith"
+    assert users["domains"] == ["users"]
+    assert users["package_name"] == "shop_users"
+    assert users["project_slug"] == "shop-users"
+    assert users["settings_module"] == "shop_users.config"
+    assert users["system"]["package"] == "shop"
+    # The first domain's service owns the parent and only publishes its events.
+    assert users["parent"]["name"] == "users" and users["child"] is None
+    assert users["sample_events"] is False
+
+    orders = _service_context("services/orders")
+    # The second domain's service keeps the first as a remote parent and subscribes.
+    assert orders["child"]["name"] == "orders"
+    assert orders["parent"]["name"] == "users"
+    assert orders["sample_events"] is True
+
+    products = _service_context("services/products")
+    assert products["parent"] is None and products["child"] is None
+
+
+def test_outside_microservices_the_context_is_the_project_itself() -> None:
+    context_mono: dict[str, Any] = {
+        "architecture": "monolith",
+        "domains": ["users", "orders"],
+        "package_name": "shop",
+        "platform_pkg": "shop.shared",
+        "service_dir": ".",
+    }
+    naming.DerivedContext.hook(None, context_mono)
+    assert context_mono["system"] is None
+    assert context_mono["package_name"] == "shop"
+    assert context_mono["settings_module"] == "shop.shared.config"
+    assert context_mono["parent"]["name"] == "users"
+    assert context_mono["child"]["name"] == "orders"

@@ -1,0 +1,1 @@
+"""Cross-service tests: the services as processes, the real broker between them."""
