@@ -341,3 +341,68 @@ def test_recopy_keeps_scaffold_once_files(template: Path, tmp_path: Path) -> Non
     assert not (project / "tests" / "api" / "test_orders_api.py").exists()
     # Owned files are rendered again: a lost edit there is what recopy is for.
     assert (project / "src" / "acme_service" / "main.py").is_file()
+
+
+@pytest.mark.slow
+def test_a_microservices_system_gains_a_service_and_keeps_the_others_work(
+    template: Path, tool_bin: Path, tmp_path: Path
+) -> None:
+    """Adding a domain to a microservices system adds a service with a history of its
+    own; the services that exist keep their code, and get no migration of the new one.
+    """
+    project = generate(
+        template,
+        RELEASES.next_tag,
+        tmp_path / "system",
+        {
+            "project_name": "Ledger",
+            "architecture": "microservices",
+            "domains": "[accounts, entries]",
+            "auth": "none",
+            "broker": "nats",
+        },
+    )
+    entries = project / "services" / "entries"
+    domain = entries / "src" / "ledger_entries" / "domain" / "entries.py"
+    domain.write_text(domain.read_text() + "\n\n# The team's own rules of entries.\n")
+    settings = entries / "src" / "ledger_entries" / "service_settings.py"
+    settings.write_text(settings.read_text() + '\n    region: str = "eu"\n')
+    (
+        project
+        / "services"
+        / "accounts"
+        / "tests"
+        / "unit"
+        / "test_accounts_service.py"
+    ).unlink()
+    versions = {
+        service: sorted(p.name for p in (project / "services" / service / "migrations" / "versions").glob("*.py"))
+        for service in ("accounts", "entries")
+    }  # fmt: skip
+    kept = {path: digest(path) for path in (entries / "src").rglob("*.py")}
+    commit_all(project, "The team's work")
+
+    done = update(
+        project, "--vcs-ref=:current:", "--data=domains=[accounts, entries, ledgers]"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == []
+    new = project / "services" / "ledgers"
+    assert (new / "src" / "ledger_ledgers" / "bootstrap.py").is_file()
+    assert (new / "migrations" / "versions" / "0001_initial.py").is_file()
+    for service, names in versions.items():
+        history = project / "services" / service / "migrations" / "versions"
+        assert sorted(p.name for p in history.glob("*.py")) == names, service
+    assert {path: digest(path) for path in (entries / "src").rglob("*.py")} == kept
+    assert not (
+        project
+        / "services"
+        / "accounts"
+        / "tests"
+        / "unit"
+        / "test_accounts_service.py"
+    ).exists()
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    assert "SERVICES := accounts entries ledgers" in makefile
+    make(project, "lint", tool_bin, tmp_path)
