@@ -230,6 +230,14 @@ def docstring(value: str) -> str:
     return str(value).replace("\\", "\\\\").replace('"', "'")
 
 
+def last_part(path: str) -> str:
+    """The last component of a relative path: `services/users` -> `users`, `.` -> `.`.
+
+    For a path in the template's file names, where a `/` cannot stand.
+    """
+    return str(path).rstrip("/").rpartition("/")[2]
+
+
 def _isort_key(name: str) -> tuple[int, str]:
     base = name.split(" as ")[0]
     kind = 0 if base.isupper() and len(base) > 1 else 1 if base[:1].isupper() else 2
@@ -311,6 +319,7 @@ class NamingExtension(Extension):
                 "pystr": pystr,
                 "with_article": with_article,
                 "docstring": docstring,
+                "last_part": last_part,
             }
         )
 

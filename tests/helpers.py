@@ -101,6 +101,36 @@ def project_env(answer_set: AnswerSet, tool_bin: Path) -> dict[str, str]:
     return env
 
 
+# Files a tool outside the project reads, with the published JSON schema each must
+# match (the schemas check-jsonschema vendors: the Compose specification, GitHub
+# Actions workflows, GitLab CI), so a misspelt key fails here rather than on a
+# platform team's first push or `docker compose up`.
+PUBLISHED_SCHEMAS = {
+    "compose.yaml": "vendor.compose-spec",
+    ".github/workflows/*.yml": "vendor.github-workflows",
+    ".gitlab-ci.yml": "vendor.gitlab-ci",
+}
+
+
+def published_schema_problems(project: Path) -> list[str]:
+    """What check-jsonschema reports for the files of PUBLISHED_SCHEMAS that exist."""
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    problems = []
+    for pattern, schema in PUBLISHED_SCHEMAS.items():
+        files = sorted(str(path) for path in project.glob(pattern))
+        if not files:
+            continue
+        result = subprocess.run(
+            [str(checker), "--builtin-schema", schema, *files],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            problems.append(f"{pattern} ({schema}):\n{result.stdout}{result.stderr}")
+    return problems
+
+
 def rendered_files(root: Path) -> Iterator[Path]:
     """Every file of a rendered project, without what running its tools left behind."""
     for path in sorted(root.rglob("*")):

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
-from helpers import rendered_files
+from helpers import published_schema_problems, rendered_files
 from pytest_copie.plugin import Result
 from test_render import leftover_jinja, load_yaml
 
@@ -206,6 +206,10 @@ def test_the_architecture_doc_describes_every_service(
         assert (project / "services" / domain / "docs" / "architecture.md").is_file()
     for term in ("outbox", "circuit breaker", "X-Request-ID", f"`{parent}.deleted`"):
         assert term in doc, term
+
+
+def test_compose_and_ci_files_match_their_published_schemas(project: Path) -> None:
+    assert published_schema_problems(project) == []
 
 
 def test_compose_runs_the_whole_system(project: Path, answers: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from answer_sets import (
     answer_set_params,
     missing_pairs,
 )
-from helpers import REPO_ROOT, rendered_files
+from helpers import REPO_ROOT, published_schema_problems, rendered_files
 from pytest_copie.plugin import Copie, Result
 
 Render = Callable[[AnswerSet], Result]
@@ -325,6 +325,11 @@ def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> Non
     # The job that reports a newer template release runs copier check-update.
     report = update_check if ci == "github" else gitlab
     assert "copier check-update --quiet" in report.read_text(encoding="utf-8")
+
+
+def test_compose_and_ci_files_match_their_published_schemas(project: Path) -> None:
+    assert (project / "compose.yaml").is_file()
+    assert published_schema_problems(project) == []
 
 
 def test_compose_has_postgres_only_for_postgresql(

@@ -453,6 +453,16 @@ def test_sort_imports_orders_statements_as_isort_does_and_keeps_the_rest() -> No
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("services/users", "users"), ("services/order_lines/", "order_lines"), (".", ".")],
+)
+def test_last_part_names_a_service_folder_without_its_parents(
+    path: str, expected: str
+) -> None:
+    assert naming.last_part(path) == expected
+
+
 def test_microservices_need_two_domains() -> None:
     assert naming.domains_error(["users"]) == ""
     assert "at least two domains" in naming.domains_error(["users"], "microservices")
