@@ -24,8 +24,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     A run ends when its last test does: started early, the long tests overlap one
     another and the short ones fill the gaps, instead of one long test running alone
-    at the end while the other workers idle. (The order is the same on every xdist
-    worker, as xdist requires.)
+    at the end while the other workers idle. The order is the same on every xdist
+    worker, as xdist requires; pytest.ini's --maxschedchunk=1 makes xdist deal the
+    tests out in this order, a test or two per worker at a time.
     """
 
     def rank(item: pytest.Item) -> int:
