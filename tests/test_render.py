@@ -547,8 +547,9 @@ EVENT_SETTINGS = (
     "APP_EVENTS_NAMESPACE",
     "APP_OUTBOX_POLL_INTERVAL_S",
     "APP_EVENTS_RETRY_DELAY_S",
+    "APP_EVENTS_MAX_ATTEMPTS",
 )
-EVENT_TABLES = {"outbox", "handled_events"}
+EVENT_TABLES = {"outbox", "handled_events", "failed_deliveries"}
 _FASTSTREAM = re.compile(r"^\s*faststream\s*(?:\[([^\]]*)\])?", re.IGNORECASE)
 
 
@@ -632,6 +633,7 @@ def test_events_follow_the_broker_answer(
         "event.py",
         "outbox.py",
         "bus.py",
+        "cli.py",
     }
     # One FastStream requirement, with the client of this broker only.
     assert extras == [BROKER_EXTRA[broker]]
