@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from answer_sets import AnswerSet
-from helpers import REPO_ROOT, find_uv
+from helpers import REPO_ROOT
 from pytest_copie.plugin import Copie, Result
 
 
@@ -58,18 +58,3 @@ def render(copie_session: Copie) -> Callable[[AnswerSet], Result]:
         return cache[answer_set.id]
 
     return _render
-
-
-@pytest.fixture(scope="session")
-def tool_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding only `uv`, put first on a generated project's PATH.
-
-    The generated Makefile uses uv from PATH and otherwise installs its own into
-    .tools/ with pip, once per project. Only uv is exposed: the tools of this test
-    run's venv (pytest, ruff, python) must not stand in for the project's own.
-    """
-    directory = tmp_path_factory.mktemp("tool-bin")
-    uv = find_uv()
-    if uv is not None:
-        (directory / "uv").symlink_to(uv)
-    return directory

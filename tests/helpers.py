@@ -45,12 +45,32 @@ def uv_cache_dir() -> Path:
     return Path(os.environ.get("UV_CACHE_DIR") or REPO_ROOT / ".uv-cache")
 
 
-def find_uv() -> str | None:
-    """The uv of this test run's venv (pinned in requirements-dev.txt), else the PATH's."""
-    beside = Path(sys.executable).with_name("uv")
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which("uv")
+def new_user_path(path: str | None = None) -> str:
+    """PATH as a new user's machine has it: without uv and without this run's venv.
+
+    The generated Makefiles bootstrap uv themselves (pip into .tools/) when none is on
+    PATH; the tests must exercise that, as a user with only python3 and make does, so
+    every directory holding a `uv` is left out, and so is the venv running the tests
+    (its pytest, ruff and python must not stand in for the project's own).
+    """
+    venv_bin = Path(sys.executable).parent.resolve()
+    kept = []
+    for entry in (
+        path if path is not None else os.environ.get("PATH", os.defpath)
+    ).split(os.pathsep):
+        directory = Path(entry or ".").resolve()
+        if directory == venv_bin or (directory / "uv").exists():
+            continue
+        kept.append(entry)
+    joined = os.pathsep.join(kept)
+    missing = [
+        tool for tool in ("python3", "make") if shutil.which(tool, path=joined) is None
+    ]
+    if missing:
+        raise RuntimeError(
+            f"without uv and the test venv, PATH has no {', '.join(missing)}: {joined}"
+        )
+    return joined
 
 
 @functools.cache
@@ -82,14 +102,15 @@ def _pyenv_version() -> str | None:
     return ":".join([*selected, *(v for v in newest_first if v not in selected)])
 
 
-def project_env(answer_set: AnswerSet, tool_bin: Path) -> dict[str, str]:
-    """The environment a generated project's `make` runs in during the tests."""
+def project_env(answer_set: AnswerSet) -> dict[str, str]:
+    """The environment a generated project's `make` runs in during the tests: a new
+    user's PATH (so the project installs its own uv), the shared uv cache for speed."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in _DROPPED and not key.startswith(_DROPPED_PREFIXES)
     }
-    env["PATH"] = f"{tool_bin}{os.pathsep}{env.get('PATH', os.defpath)}"
+    env["PATH"] = new_user_path(env.get("PATH"))
     env["UV_CACHE_DIR"] = str(uv_cache_dir())
     env.setdefault("UV_NO_PROGRESS", "1")
     env["PYTHONDONTWRITEBYTECODE"] = "1"

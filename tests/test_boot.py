@@ -95,7 +95,7 @@ class Server:
 
 
 @pytest.fixture
-def server(copie: Copie, tool_bin: Path, tmp_path: Path) -> Iterator[Server]:
+def server(copie: Copie, tmp_path: Path) -> Iterator[Server]:
     result = copie.copy(extra_answers=DEFAULT_SET.data)
     assert (
         result.exit_code == 0
@@ -103,7 +103,7 @@ def server(copie: Copie, tool_bin: Path, tmp_path: Path) -> Iterator[Server]:
     assert result.project_dir is not None
 
     port = free_port()
-    env = project_env(DEFAULT_SET, tool_bin)
+    env = project_env(DEFAULT_SET)
     env.update(HOST="127.0.0.1", PORT=str(port))
     log = tmp_path / "make-run.log"
     with log.open("wb") as out:

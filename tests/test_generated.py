@@ -2,7 +2,8 @@
 
 `make check` in the raw render: ruff check, ruff format --check, black --check,
 mypy --strict, import-linter and the project's own tests with coverage >= 90 %
-(against the real PostgreSQL for database=postgresql). Installs share one uv cache.
+(against the real PostgreSQL for database=postgresql). Runs as a new user
+would: no uv on PATH (the Makefile bootstraps its own), installs share one uv cache.
 For a microservices system that is every service's gates and suite, the platform
 library's gates, and the cross-service tests that run the services as processes.
 """
@@ -23,9 +24,7 @@ MAKE_CHECK_TIMEOUT_S = 30 * 60
 @pytest.mark.parametrize(
     "answer_set", answer_set_params() + answer_set_params(sets=MICROSERVICE_SETS)
 )
-def test_make_check_passes(
-    answer_set: AnswerSet, copie: Copie, tool_bin: Path, tmp_path: Path
-) -> None:
+def test_make_check_passes(answer_set: AnswerSet, copie: Copie, tmp_path: Path) -> None:
     result = copie.copy(extra_answers=answer_set.data)
     assert (
         result.exit_code == 0
@@ -36,9 +35,11 @@ def test_make_check_passes(
     code, output = run_logged(
         ["make", "-k", "check"],
         cwd=result.project_dir,
-        env=project_env(answer_set, tool_bin),
+        env=project_env(answer_set),
         timeout_s=MAKE_CHECK_TIMEOUT_S,
         log=tmp_path / "make-check.log",
     )
 
     assert code == 0, failure_report(answer_set.id, code, output)
+    # PATH had no uv: the project's Makefile installed its own, as on a new machine.
+    assert (result.project_dir / ".tools" / "bin" / "uv").is_file()

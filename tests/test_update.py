@@ -37,8 +37,8 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make(project: Path, target: str, tool_bin: Path, tmp_path: Path) -> None:
-    env = project_env(AnswerSet("update", {"database": "sqlite"}), tool_bin)
+def make(project: Path, target: str, tmp_path: Path) -> None:
+    env = project_env(AnswerSet("update", {"database": "sqlite"}))
     code, output = run_logged(
         ["make", "-k", target],
         cwd=project,
@@ -247,7 +247,7 @@ def start_versions(releases: ReleaseList) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("version", start_versions(RELEASES))
 def test_update_from_a_release_keeps_the_service_work(
-    version: str, template: Path, tool_bin: Path, tmp_path: Path
+    version: str, template: Path, tmp_path: Path
 ) -> None:
     release = RELEASES.get(version)
     project = generate(
@@ -267,13 +267,11 @@ def test_update_from_a_release_keeps_the_service_work(
     crosses = version_key(version) < (0, 4, 0)
     assert (done.stdout + done.stderr).count(RENAME_LINE) == (1 if crosses else 0)
     commit_all(project, "Update the template")
-    make(project, "check", tool_bin, tmp_path)
+    make(project, "check", tmp_path)
 
 
 @pytest.mark.slow
-def test_answers_change_through_update(
-    template: Path, tool_bin: Path, tmp_path: Path
-) -> None:
+def test_answers_change_through_update(template: Path, tmp_path: Path) -> None:
     """Add a domain, switch the cache, turn tracing, Kubernetes and a broker on: each
     an update of one answer."""
     project = generate(
@@ -307,7 +305,7 @@ def test_answers_change_through_update(
         assert leftovers(project) == []
         assert answers_of(project)[key] == yaml.safe_load(value)
         assert appears.is_file(), f"{key}={value} did not render {appears}"
-        make(project, "lint", tool_bin, tmp_path)
+        make(project, "lint", tmp_path)
         commit_all(project, f"{key}={value}")
 
     versions = project / "migrations" / "versions"
@@ -319,7 +317,7 @@ def test_answers_change_through_update(
     assert not list(versions.glob("0*_events.py"))
     assert not (project / "tests" / "unit" / "test_entries_service.py").exists()
     assert {path: digest(path) for path in module.rglob("*.py")} == before
-    make(project, "check", tool_bin, tmp_path)
+    make(project, "check", tmp_path)
 
 
 def test_recopy_keeps_scaffold_once_files(template: Path, tmp_path: Path) -> None:
@@ -345,7 +343,7 @@ def test_recopy_keeps_scaffold_once_files(template: Path, tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_a_microservices_system_gains_a_service_and_keeps_the_others_work(
-    template: Path, tool_bin: Path, tmp_path: Path
+    template: Path, tmp_path: Path
 ) -> None:
     """Adding a domain to a microservices system adds a service with a history of its
     own; the services that exist keep their code, and get no migration of the new one.
@@ -399,4 +397,4 @@ def test_a_microservices_system_gains_a_service_and_keeps_the_others_work(
     assert not dropped.exists()
     makefile = (project / "Makefile").read_text(encoding="utf-8")
     assert "SERVICES := accounts entries ledgers" in makefile
-    make(project, "lint", tool_bin, tmp_path)
+    make(project, "lint", tmp_path)
