@@ -9,6 +9,8 @@ file and adds to the context:
 - `scaffolded_domains`: the domains of the previous copy or update (empty for a new
   project, and in the throwaway copies Copier renders while it updates);
 - `added_domains`: the domains this run adds to an existing project;
+- `wired_domains`: the scaffolded domains whose wiring module (`wiring/<domain>.py`)
+  the project has already (a release before 0.5.0 had none: the update writes them);
 - `migration_heads`: the heads of the project's Alembic history, which the migration
   of an added domain continues from;
 - `events_added`: whether this run turns domain events on (a broker, where the
@@ -92,12 +94,19 @@ def previous_render(destination: Path) -> dict[str, Any]:
     except (OSError, yaml.YAMLError):
         answers = None
     if not isinstance(answers, Mapping) or not isinstance(answers.get("domains"), list):
-        return {"domains": [], "heads": [], "broker": "none"}
+        return {"domains": [], "heads": [], "broker": "none", "wired": []}
     _seen[key] = {
         "domains": [str(d) for d in answers["domains"]],
         "heads": migration_heads(destination / "migrations" / "versions"),
         # Releases before the question existed had no broker.
         "broker": str(answers.get("broker", "none")),
+        "wired": sorted(
+            {
+                path.stem
+                for pattern in ("src/*/wiring/*.py", "services/*/src/*/wiring/*.py")
+                for path in destination.glob(pattern)
+            }
+        ),
     }
     return _seen[key]
 
@@ -116,12 +125,13 @@ class ScaffoldContext(ContextHook):
         context["added_domains"] = (
             [d for d in domains if d not in scaffolded] if facts["domains"] else []
         )
+        context["wired_domains"] = [d for d in scaffolded if d in facts["wired"]]
         context["migration_heads"] = facts["heads"]
         events = context.get("broker", "none") != "none"
         context["events_added"] = (
             bool(facts["domains"]) and facts["broker"] == "none" and events
         )
-        # The first domain publishes, the second reacts (naming.py's `parent` and
+        # The first domain publishes, the second reacts (context.py's `parent` and
         # `child`; that hook may run after this one). Their sample code has the flow
         # if it is written by this run, or was written when the project had a broker.
         with_events = (

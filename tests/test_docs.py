@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = ROOT / "copier.yml"
 README = ROOT / "README.md"
 QUESTIONS_DOC = ROOT / "docs" / "questions.md"
-NAMING = ROOT / "extensions" / "naming.py"
+VALIDATORS = ROOT / "extensions" / "validators.py"
 QUESTION_TABLES = [README, QUESTIONS_DOC]
 
 TWO_COMMANDS = """\
@@ -191,15 +191,15 @@ def test_questions_doc_states_the_default(key: str) -> None:
 
 
 def test_questions_doc_lists_the_reserved_domain_names() -> None:
-    spec = importlib.util.spec_from_file_location("template_naming", NAMING)
+    spec = importlib.util.spec_from_file_location("template_validators", VALIDATORS)
     assert spec is not None and spec.loader is not None
-    naming = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(naming)
+    validators = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(validators)
     text = QUESTIONS_DOC.read_text(encoding="utf-8")
     listed = re.search(r"not reserved,[^:]*:\s*((?:`[a-z_]+`,?\s*)+)", text)
 
     assert listed, "docs/questions.md: the reserved domain names are not listed"
-    assert set(CODE.findall(listed[1])) == set(naming.RESERVED_DOMAINS)
+    assert set(CODE.findall(listed[1])) == set(validators.RESERVED_DOMAINS)
 
 
 # --- the README starts with the two commands ----------------------------------------

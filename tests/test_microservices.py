@@ -144,18 +144,18 @@ def test_the_second_service_asks_the_first_over_http_and_reacts_to_its_events(
     parent_src = project / "services" / parent / "src" / f"{package}_{parent}"
     child_src = project / "services" / child / "src" / f"{package}_{child}"
 
-    child_bootstrap = (child_src / "bootstrap.py").read_text(encoding="utf-8")
-    assert "ServiceClient(" in child_bootstrap
-    assert "CircuitBreaker(" in child_bootstrap
-    assert f"settings.{parent}_url" in child_bootstrap
-    assert "Subscription(" in child_bootstrap
+    child_wiring = (child_src / "wiring" / f"{child}.py").read_text(encoding="utf-8")
+    assert "ServiceClient(" in child_wiring
+    assert "CircuitBreaker(" in child_wiring
+    assert f"settings.{parent}_url" in child_wiring
+    assert "container.subscribe(" in child_wiring
     assert (child_src / "infrastructure" / f"{parent}_lookup.py").is_file()
     assert (child_src / "config.py").read_text("utf-8").count(f"{parent}_url") == 1
 
     # The first service publishes and depends on nobody.
-    parent_bootstrap = (parent_src / "bootstrap.py").read_text(encoding="utf-8")
-    assert "ServiceClient" not in parent_bootstrap
-    assert "Subscription(" not in parent_bootstrap
+    parent_wiring = (parent_src / "wiring" / f"{parent}.py").read_text("utf-8")
+    assert "ServiceClient" not in parent_wiring
+    assert "container.subscribe(" not in parent_wiring
     emits = (parent_src / "application" / f"{parent}.py").read_text("utf-8")
     assert f'"{parent}.deleted"' in emits
     # Nothing imports another service.

@@ -781,13 +781,12 @@ def test_scaffold_once_files_are_the_service_own(
     ):
         assert owned not in owned_by_service
     assert not any(rel.startswith(f"{src}/shared/http/") for rel in owned_by_service)
-    routes = (
-        f"{src}/api/routes.py"
-        if answers["architecture"] == "monolith"
-        else f"{src}/modules/routes.py"
-    )
-    assert routes in relpaths(project)
-    assert routes not in owned_by_service
+    # Each domain joins the app through a wiring module of its own, which the team
+    # may edit; bootstrap.py (template-owned) only lists the generated ones.
+    for domain in answers["domains"]:
+        assert f"{src}/wiring/{domain}.py" in owned_by_service
+    assert f"{src}/wiring/__init__.py" in relpaths(project)
+    assert f"{src}/wiring/__init__.py" not in owned_by_service
 
 
 def test_pre_commit_refuses_conflict_leftovers(project: Path, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The naming filters and answer validators of extensions/naming.py, alone and
-through copier: a bad answer stops the copy with a message that says what is wrong."""
+"""The naming filters, answer validators, formatter rules and derived context of
+extensions/, alone and through copier: a bad answer stops the copy with a message that
+says what is wrong."""
 
 from __future__ import annotations
 
@@ -15,16 +16,19 @@ import yaml
 from helpers import REPO_ROOT
 
 
-def _load_naming() -> ModuleType:
-    path = REPO_ROOT / "extensions" / "naming.py"
-    spec = importlib.util.spec_from_file_location("template_naming", path)
+def _load_extension(name: str) -> ModuleType:
+    path = REPO_ROOT / "extensions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"template_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-naming = _load_naming()
+names = _load_extension("names")
+validators = _load_extension("validators")
+formatting = _load_extension("formatting")
+context_hook = _load_extension("context")
 
 # The routes every generated service already has (DESIGN.md, HTTP contract): a domain
 # of that name would collide with them, whatever RESERVED_DOMAINS says.
@@ -45,7 +49,7 @@ ROUTE_NAMES = ["health", "metrics", "docs", "openapi", "api"]
     ],
 )
 def test_kebab(value: str, expected: str) -> None:
-    assert naming.kebab(value) == expected
+    assert names.kebab(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -58,7 +62,7 @@ def test_kebab(value: str, expected: str) -> None:
     ],
 )
 def test_snake(value: str, expected: str) -> None:
-    assert naming.snake(value) == expected
+    assert names.snake(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -71,7 +75,7 @@ def test_snake(value: str, expected: str) -> None:
     ],
 )
 def test_pascal(value: str, expected: str) -> None:
-    assert naming.pascal(value) == expected
+    assert names.pascal(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -97,17 +101,17 @@ def test_pascal(value: str, expected: str) -> None:
     ],
 )
 def test_singular(plural: str, singular: str) -> None:
-    assert naming.singular(plural) == singular
+    assert names.singular(plural) == singular
 
 
 def test_derived_names_chain_from_the_project_name() -> None:
     """copier.yml derives the slug with kebab and the package with snake of the slug."""
-    slug = naming.kebab("Acme Service")
-    package = naming.snake(slug)
+    slug = names.kebab("Acme Service")
+    package = names.snake(slug)
 
     assert (slug, package) == ("acme-service", "acme_service")
-    assert naming.slug_error(slug) == ""
-    assert naming.package_name_error(package) == ""
+    assert validators.slug_error(slug) == ""
+    assert validators.package_name_error(package) == ""
 
 
 # --- slug -------------------------------------------------------------------------------
@@ -115,7 +119,7 @@ def test_derived_names_chain_from_the_project_name() -> None:
 
 @pytest.mark.parametrize("slug", ["acme-service", "acme", "svc2", "a1-b2-c3"])
 def test_slug_accepts(slug: str) -> None:
-    assert naming.slug_error(slug) == ""
+    assert validators.slug_error(slug) == ""
 
 
 @pytest.mark.parametrize(
@@ -132,7 +136,7 @@ def test_slug_accepts(slug: str) -> None:
     ],
 )
 def test_slug_rejects_with_a_reason(slug: str) -> None:
-    message = naming.slug_error(slug)
+    message = validators.slug_error(slug)
 
     assert "not a valid slug" in message
     assert f"'{slug}'" in message
@@ -143,7 +147,7 @@ def test_slug_rejects_with_a_reason(slug: str) -> None:
 
 @pytest.mark.parametrize("name", ["acme_service", "billing", "svc2", "a1_b2"])
 def test_package_name_accepts(name: str) -> None:
-    assert naming.package_name_error(name) == ""
+    assert validators.package_name_error(name) == ""
 
 
 @pytest.mark.parametrize(
@@ -173,7 +177,7 @@ def test_package_name_accepts(name: str) -> None:
     ],
 )
 def test_package_name_rejects_with_a_reason(name: str, reason: str) -> None:
-    message = naming.package_name_error(name)
+    message = validators.package_name_error(name)
 
     assert reason in message
     assert f"'{name}'" in message
@@ -186,7 +190,7 @@ def test_package_name_rejects_with_a_reason(name: str, reason: str) -> None:
     "email", ["platform@example.com", "first.last+tag@mail.example.org", "a@b.io"]
 )
 def test_email_accepts(email: str) -> None:
-    assert naming.email_error(email) == ""
+    assert validators.email_error(email) == ""
 
 
 @pytest.mark.parametrize(
@@ -194,7 +198,7 @@ def test_email_accepts(email: str) -> None:
     ["platform", "platform@example", "@example.com", "a b@example.com", "a@b@c.com"],
 )
 def test_email_rejects_with_a_reason(email: str) -> None:
-    message = naming.email_error(email)
+    message = validators.email_error(email)
 
     assert "not an email address" in message
     assert f"'{email}'" in message
@@ -213,7 +217,7 @@ def test_email_rejects_with_a_reason(email: str) -> None:
     ],
 )
 def test_domains_accepts(domains: list[str]) -> None:
-    assert naming.domains_error(domains) == ""
+    assert validators.domains_error(domains) == ""
 
 
 @pytest.mark.parametrize(
@@ -234,14 +238,14 @@ def test_domains_accepts(domains: list[str]) -> None:
     ],
 )
 def test_domains_rejects_with_a_reason(domains: Any, reason: str) -> None:
-    assert reason in naming.domains_error(domains)
+    assert reason in validators.domains_error(domains)
 
 
 @pytest.mark.parametrize(
-    "name", sorted(set(ROUTE_NAMES) | set(naming.RESERVED_DOMAINS))
+    "name", sorted(set(ROUTE_NAMES) | set(validators.RESERVED_DOMAINS))
 )
 def test_domains_rejects_reserved_names(name: str) -> None:
-    message = naming.domains_error(["users", name])
+    message = validators.domains_error(["users", name])
 
     assert "reserved" in message
     assert f"'{name}'" in message
@@ -256,12 +260,12 @@ RATE_LIMIT_MESSAGE = (
 
 @pytest.mark.parametrize("value", [1, 30, 100, 10_000])
 def test_rate_limit_per_minute_accepts(value: int) -> None:
-    assert naming.rate_limit_per_minute_error(value) == ""
+    assert validators.rate_limit_per_minute_error(value) == ""
 
 
 @pytest.mark.parametrize("value", [0, -5, True, 2.5, "30", None])
 def test_rate_limit_per_minute_rejects_with_a_reason(value: Any) -> None:
-    message = naming.rate_limit_per_minute_error(value)
+    message = validators.rate_limit_per_minute_error(value)
 
     assert RATE_LIMIT_MESSAGE in message
     assert f"(got {value!r})" in message
@@ -407,9 +411,9 @@ def test_copier_accepts_the_same_answers_when_they_are_good(
 
 
 def test_assignment_wraps_the_value_only_when_the_line_is_too_long() -> None:
-    assert naming.assignment('"short"', "name: str", 4) == '    name: str = "short"'
+    assert formatting.assignment('"short"', "name: str", 4) == '    name: str = "short"'
     long_value = '"' + "x" * 80 + '"'
-    assert naming.assignment(long_value, "NAME") == f"NAME = (\n    {long_value}\n)"
+    assert formatting.assignment(long_value, "NAME") == f"NAME = (\n    {long_value}\n)"
 
 
 @pytest.mark.parametrize(
@@ -425,7 +429,7 @@ def test_assignment_wraps_the_value_only_when_the_line_is_too_long() -> None:
     ],
 )
 def test_with_article_goes_by_the_sound_of_the_word(words: str, expected: str) -> None:
-    assert naming.with_article(words) == expected
+    assert names.with_article(words) == expected
 
 
 def test_sort_imports_orders_statements_as_isort_does_and_keeps_the_rest() -> None:
@@ -440,7 +444,7 @@ def test_sort_imports_orders_statements_as_isort_does_and_keeps_the_rest() -> No
         "# Not an import: it stays where it is.\n"
         "URL = '/api/v1/users'\n"
     )
-    assert naming.sort_imports(block) == (
+    assert formatting.sort_imports(block) == (
         "import shop_platform\n"
         "from shop_platform.http.envelope import (\n"
         "    Envelope,\n"
@@ -460,13 +464,15 @@ def test_sort_imports_orders_statements_as_isort_does_and_keeps_the_rest() -> No
 def test_last_part_names_a_service_folder_without_its_parents(
     path: str, expected: str
 ) -> None:
-    assert naming.last_part(path) == expected
+    assert names.last_part(path) == expected
 
 
 def test_microservices_need_two_domains() -> None:
-    assert naming.domains_error(["users"]) == ""
-    assert "at least two domains" in naming.domains_error(["users"], "microservices")
-    assert naming.domains_error(["users", "orders"], "microservices") == ""
+    assert validators.domains_error(["users"]) == ""
+    assert "at least two domains" in validators.domains_error(
+        ["users"], "microservices"
+    )
+    assert validators.domains_error(["users", "orders"], "microservices") == ""
 
 
 def _service_context(service_dir: str) -> dict[str, Any]:
@@ -481,7 +487,7 @@ def _service_context(service_dir: str) -> dict[str, Any]:
         "service_dir": service_dir,
         "_copier_conf": {},
     }
-    naming.DerivedContext.hook(None, context)
+    context_hook.DerivedContext.hook(None, context)
     return context
 
 
@@ -515,7 +521,7 @@ def test_outside_microservices_the_context_is_the_project_itself() -> None:
         "platform_pkg": "shop.shared",
         "service_dir": ".",
     }
-    naming.DerivedContext.hook(None, context_mono)
+    context_hook.DerivedContext.hook(None, context_mono)
     assert context_mono["system"] is None
     assert context_mono["package_name"] == "shop"
     assert context_mono["settings_module"] == "shop.shared.config"

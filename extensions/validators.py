@@ -1,0 +1,194 @@
+"""Answer validators: each returns an empty string or a message saying what is wrong."""
+
+from __future__ import annotations
+
+import importlib.util
+import keyword
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from jinja2.ext import Extension
+
+
+def _sibling(name: str) -> ModuleType:
+    """`extensions/<name>.py`, loaded from its file, next to this one.
+
+    copier-template-extensions loads each `_jinja_extensions` entry by its path, not as
+    part of a package. A plain `import names` would need this folder on `sys.path`, and
+    would then keep the first copy it imported for the whole process, where an update
+    renders two releases of the template.
+    """
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"template_extensions_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+singular = _sibling("names").singular
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+# Names a service's own package may not take: they would shadow a dependency
+# or one of the generated top-level modules.
+DEPENDENCY_NAMES = frozenset(
+    {
+        "alembic",
+        "aiosqlite",
+        "anyio",
+        "asyncpg",
+        "black",
+        "cachetools",
+        "fastapi",
+        "granian",
+        "httpx",
+        "importlinter",
+        "limits",
+        "mypy",
+        "opentelemetry",
+        "orjson",
+        "prometheus_client",
+        "pydantic",
+        "pydantic_settings",
+        "pytest",
+        "redis",
+        "ruff",
+        "schemathesis",
+        "sqlalchemy",
+        "starlette",
+        "structlog",
+        "tests",
+        "uvicorn",
+        "uvloop",
+    }
+)
+
+# Domain names that would clash with routes, modules or Python names the
+# service already uses.
+RESERVED_DOMAINS = frozenset(
+    {
+        "api",
+        "app",
+        "application",
+        "auth",
+        "docs",
+        "domain",
+        "health",
+        "infrastructure",
+        "main",
+        "metrics",
+        "modules",
+        "openapi",
+        "platform",
+        "shared",
+        "tests",
+        "bootstrap",
+        "redoc",
+        # Names bootstrap.py gives its parameters and the wiring package.
+        "container",
+        "engine",
+        "settings",
+        "wiring",
+    }
+)
+
+
+def slug_error(value: str) -> str:
+    if not SLUG_RE.match(str(value)):
+        return (
+            f"'{value}' is not a valid slug: use lower-case letters, digits and "
+            "single hyphens, starting with a letter (e.g. acme-service)."
+        )
+    return ""
+
+
+def package_name_error(value: str) -> str:
+    value = str(value)
+    if not IDENTIFIER_RE.match(value):
+        return (
+            f"'{value}' is not a valid package name: use lower-case letters, digits "
+            "and single underscores, starting with a letter (e.g. acme_service)."
+        )
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return f"'{value}' is a Python keyword: pick another package name."
+    if value in sys.stdlib_module_names:
+        return (
+            f"'{value}' is a standard-library module and would shadow it: "
+            f"pick another package name (e.g. {value}_service)."
+        )
+    if value in DEPENDENCY_NAMES:
+        return (
+            f"'{value}' is the import name of a dependency or tool the service "
+            f"uses: pick another package name (e.g. {value}_service)."
+        )
+    return ""
+
+
+def email_error(value: str) -> str:
+    if not EMAIL_RE.match(str(value)):
+        return f"'{value}' is not an email address (expected name@example.com)."
+    return ""
+
+
+def rate_limit_per_minute_error(value: Any) -> str:
+    # Copier casts the answer to int first; a bool is an int to Python, not here.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return (
+            "rate_limit_per_minute must be a whole number of requests, at least 1 "
+            f"(got {value!r})."
+        )
+    return ""
+
+
+def domains_error(value: Any, architecture: str = "monolith") -> str:
+    if not isinstance(value, list) or not value:
+        return "domains must be a non-empty YAML list, e.g. [users, orders, products]."
+    if architecture == "microservices" and len(value) < 2:
+        return (
+            "microservices need at least two domains (one service each): with one, "
+            "choose the monolith."
+        )
+    seen: set[str] = set()
+    for item in value:
+        name = str(item)
+        if not isinstance(item, str) or not IDENTIFIER_RE.match(name):
+            return (
+                f"domain '{name}' is not a snake_case identifier: use lower-case "
+                "letters, digits and single underscores, starting with a letter."
+            )
+        if name in seen:
+            return f"domain '{name}' is listed twice: each domain must be unique."
+        if name in RESERVED_DOMAINS:
+            return (
+                f"domain '{name}' is reserved (it clashes with a route or module "
+                "the service already has): pick another name."
+            )
+        if keyword.iskeyword(name) or name in sys.stdlib_module_names:
+            return f"domain '{name}' is a Python keyword or stdlib module: rename it."
+        if singular(name) in seen or any(singular(s) == singular(name) for s in seen):
+            return f"domain '{name}' has the same singular as another domain."
+        seen.add(name)
+    return ""
+
+
+class ValidatorExtension(Extension):
+    """Registers the answer validators as filters, for the questions of copier.yml."""
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        environment.filters.update(
+            {
+                "slug_error": slug_error,
+                "package_name_error": package_name_error,
+                "email_error": email_error,
+                "domains_error": domains_error,
+                "rate_limit_per_minute_error": rate_limit_per_minute_error,
+            }
+        )
