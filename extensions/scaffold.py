@@ -9,8 +9,6 @@ file and adds to the context:
 - `scaffolded_domains`: the domains of the previous copy or update (empty for a new
   project, and in the throwaway copies Copier renders while it updates);
 - `added_domains`: the domains this run adds to an existing project;
-- `wired_domains`: the scaffolded domains whose wiring module (`wiring/<domain>.py`)
-  the project has already (a release before 0.5.0 had none: the update writes them);
 - `migration_heads`: the heads of the project's Alembic history, which the migration
   of an added domain continues from;
 - `events_added`: whether this run turns domain events on (a broker, where the
@@ -94,19 +92,12 @@ def previous_render(destination: Path) -> dict[str, Any]:
     except (OSError, yaml.YAMLError):
         answers = None
     if not isinstance(answers, Mapping) or not isinstance(answers.get("domains"), list):
-        return {"domains": [], "heads": [], "broker": "none", "wired": []}
+        return {"domains": [], "heads": [], "broker": "none"}
     _seen[key] = {
         "domains": [str(d) for d in answers["domains"]],
         "heads": migration_heads(destination / "migrations" / "versions"),
         # Releases before the question existed had no broker.
         "broker": str(answers.get("broker", "none")),
-        "wired": sorted(
-            {
-                path.stem
-                for pattern in ("src/*/wiring/*.py", "services/*/src/*/wiring/*.py")
-                for path in destination.glob(pattern)
-            }
-        ),
     }
     return _seen[key]
 
@@ -125,7 +116,6 @@ class ScaffoldContext(ContextHook):
         context["added_domains"] = (
             [d for d in domains if d not in scaffolded] if facts["domains"] else []
         )
-        context["wired_domains"] = [d for d in scaffolded if d in facts["wired"]]
         context["migration_heads"] = facts["heads"]
         events = context.get("broker", "none") != "none"
         context["events_added"] = (

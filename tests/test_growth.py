@@ -84,9 +84,7 @@ NOTES_WIRING = '''"""The notes domain in the app: the team's own wiring."""
 
 from __future__ import annotations
 
-from {pkg}.notes import CONSUMER, NoteService, router
-from {settings_module} import Settings
-from {platform}.container import Container
+{imports}
 
 
 def register(container: Container[Settings]) -> None:
@@ -258,6 +256,12 @@ def grow_by_hand(service: Service, parents: str) -> list[Path]:
         ),
     }
     (service.src / "notes.py").write_text(NOTES.format(**names))
+    imports = [
+        f"from {service.pkg}.notes import CONSUMER, NoteService, router",
+        f"from {names['settings_module']} import Settings",
+        f"from {service.platform}.container import Container",
+    ]
+    names["imports"] = "\n".join(sorted(imports, key=lambda s: s.split()[1]))
     (service.src / "wiring" / "notes.py").write_text(NOTES_WIRING.format(**names))
     (service.src / "team_header.py").write_text(TEAM_HEADER)
     hooks = service.src / "app_extensions.py"
