@@ -1,4 +1,36 @@
-"""Derived context: per-domain names and each microservice's own view of the answers."""
+"""Derived context: the service being rendered, and naming facts about its domains.
+
+The answers stay as the user gave them: `architecture`, `domains`, `package_name`,
+`project_slug`, `project_name`... always describe the whole project. Copier renders a
+deployable's files (the template's `service_dirs` folder, and its `deploy/k8s/` folder)
+once per service, with `service_dir` set, so a template must tell "this service" from
+"the project". This hook adds to every render:
+
+- `service`: the deployable being rendered, a dict with
+  - `dir`: its folder, `.` or `services/<domain>`;
+  - `package`, `slug`, `name`: its import name, distribution name and human name;
+  - `domains`: the domains it holds;
+  - `layout`: `layers` (api/application/domain/infrastructure) or `modules` (one
+    module per domain, each layered);
+  - `settings_module`: where its `Settings` class lives;
+  - `remote_parent`: whether the parent domain of its `child` (below) lives in
+    another service, which it calls over HTTP;
+  - `sample_events`, `added_domains`, `events_added`: extensions/scaffold.py's facts
+    as they apply to this service.
+
+  A monolith or modular monolith is one service at the repository root, the same in
+  every render: its package, domains and names are the project's. A microservices
+  system has one service per domain, in `services/<domain>/`, laid out as a monolith
+  of that domain with a package of its own, `<package>_<domain>`; in the system's own
+  files (the root Makefile, compose.yaml, the system tests, the platform library) no
+  service is being rendered and `service` is None.
+- `dmeta`: names and import paths of each domain of the service (in the system's own
+  files, of every domain, in its own service);
+- `parent`, `child`: the related pair, the first domain and the second, whose items
+  belong to it (/api/v1/{parent}/{id}/{child}), as `dmeta` entries, or None where the
+  service holds neither. The second domain's service keeps the first as its (remote)
+  parent: it checks it over HTTP and reacts to its events.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +67,8 @@ title = _names.title
 domains_error = _sibling("validators").domains_error
 
 
-def domain_info(name: str, package: str, architecture: str) -> dict[str, str]:
-    """Names and import paths of one domain's modules in the chosen layout."""
+def domain_info(name: str, package: str, layout: str) -> dict[str, str]:
+    """Names and import paths of one domain's modules in `package`, laid out so."""
     one = singular(name)
     info = {
         "name": name,
@@ -45,7 +77,7 @@ def domain_info(name: str, package: str, architecture: str) -> dict[str, str]:
         "title": title(name),
         "kebab": name.replace("_", "-"),
     }
-    if architecture == "modular_monolith":
+    if layout == "modules":
         base = f"{package}.modules.{name}"
         info.update(
             domain=f"{base}.domain.model",
@@ -69,74 +101,77 @@ def domain_info(name: str, package: str, architecture: str) -> dict[str, str]:
     return info
 
 
-def enter_service(context: dict[str, Any]) -> None:
-    """Inside `services/<domain>/` of a microservices system, speak for that service.
+def service_of(context: dict[str, Any]) -> dict[str, Any] | None:
+    """The deployable this render belongs to (see above), or None in a system's files.
 
-    Copier renders the deployable's files (the template's `service_dirs` folder) once
-    per service with `service_dir` set. Each service is laid out as a monolith of one
-    domain with a package of its own, `<package>_<domain>`; the system's names stay
-    reachable as `system`. The second domain's service keeps the first domain as its
-    (remote) parent: it checks it over HTTP and reacts to its events.
+    Reads extensions/scaffold.py's facts from the context: that hook runs first (each
+    `ContextHook` wraps the context of the ones listed before it in copier.yml, so the
+    last listed runs first).
     """
-    service_dir = context.get("service_dir")
-    if context.get("architecture") != "microservices" or not isinstance(
-        service_dir, str
-    ):
-        context.setdefault("system", None)
-        return
+    architecture = context.get("architecture")
     domains = list(context["domains"])
+    package = str(context.get("package_name", ""))
+    slug = str(context.get("project_slug", ""))
+    name = str(context.get("project_name", ""))
+    if architecture != "microservices":
+        return {
+            "dir": ".",
+            "package": package,
+            "slug": slug,
+            "name": name,
+            "domains": domains,
+            "layout": "modules" if architecture == "modular_monolith" else "layers",
+            "settings_module": f"{context.get('platform_pkg')}.config",
+            "remote_parent": False,
+            "sample_events": bool(context.get("sample_events")),
+            "added_domains": list(context.get("added_domains") or []),
+            "events_added": bool(context.get("events_added")),
+        }
+    service_dir = context.get("service_dir")
+    if not isinstance(service_dir, str):
+        return None
     domain = service_dir.rsplit("/", 1)[-1]
-    context["system"] = {
-        "package": context["package_name"],
-        "slug": context["project_slug"],
-        "name": context["project_name"],
-        "domains": domains,
-        "parent": domains[0],
-        "child": domains[1],
+    second = domains[1] if len(domains) > 1 else None
+    return {
+        "dir": service_dir,
+        "package": f"{package}_{domain}",
+        "slug": f"{slug}-{kebab(domain)}",
+        "name": f"{name} {title(domain)}",
+        "domains": [domain],
+        "layout": "layers",
+        "settings_module": f"{package}_{domain}.config",
+        "remote_parent": domain == second,
+        # Only the second domain's service subscribes to the first one's events.
+        "sample_events": bool(context.get("sample_events")) and domain == second,
+        # A service's first migration creates its tables; a domain added later is a new
+        # service with a first migration of its own, never a migration in the others.
+        "added_domains": [],
+        "events_added": False,
     }
-    context["architecture"] = "monolith"
-    context["domains"] = [domain]
-    context["package_name"] = f"{context['package_name']}_{domain}"
-    context["project_slug"] = f"{context['project_slug']}-{kebab(domain)}"
-    context["project_name"] = f"{context['project_name']} {title(domain)}"
-    # Only the second domain's service subscribes to the first one's events.
-    context["sample_events"] = (
-        bool(context.get("sample_events")) and domain == domains[1]
-    )
-    # A service's first migration creates its tables; a domain added later is a new
-    # service with a first migration of its own, never a migration in the others.
-    context["added_domains"] = []
-    context["events_added"] = False
 
 
 class DerivedContext(ContextHook):
-    """Adds `dmeta`, naming facts about each domain, and the nested-route pair."""
+    """Adds `service`, `dmeta`, `parent` and `child` (see above) to every render."""
 
     def hook(self, context: dict[str, Any]) -> None:
         domains = context.get("domains")
         if not isinstance(domains, list) or domains_error(domains):
             return
-        enter_service(context)
-        domains = context["domains"]
         package = str(context.get("package_name", ""))
-        architecture = str(context.get("architecture", "monolith"))
-        meta = {d: domain_info(d, package, architecture) for d in domains}
-        context["dmeta"] = meta
-        system = context["system"]
-        context["settings_module"] = (
-            f"{package}.config" if system else f"{context.get('platform_pkg')}.config"
-        )
-        # The first domain owns the items of the second: /api/v1/{parent}/{id}/{child}.
-        if system and domains[0] == system["child"]:
-            # The parent lives in another service: only its names are known here.
-            context["parent"] = domain_info(system["parent"], package, architecture)
-            context["child"] = meta[domains[0]]
-        elif system and domains[0] == system["parent"]:
-            context["parent"] = meta[domains[0]]
-            context["child"] = None
-        elif len(domains) >= 2:
-            context["parent"] = meta[domains[0]]
-            context["child"] = meta[domains[1]]
+        service = context["service"] = service_of(context)
+        if service is None:
+            meta = {d: domain_info(d, f"{package}_{d}", "layers") for d in domains}
         else:
-            context["parent"] = None
-            context["child"] = None
+            meta = {
+                d: domain_info(d, service["package"], service["layout"])
+                for d in service["domains"]
+            }
+        context["dmeta"] = meta
+        # The first domain owns the items of the second: /api/v1/{parent}/{id}/{child}.
+        related = len(domains) >= 2
+        context["parent"] = meta.get(domains[0]) if related else None
+        context["child"] = meta.get(domains[1]) if related else None
+        if service and service["remote_parent"]:
+            # The parent lives in another service, in a package of its own.
+            parent_package = f"{package}_{domains[0]}"
+            context["parent"] = domain_info(domains[0], parent_package, "layers")

@@ -18,6 +18,11 @@ file and adds to the context:
   wiring and tests refer to. A project that turns a broker on keeps its sample code
   as it was, without the flow, unless both domains are added by the same run.
 
+These are facts about the whole project. extensions/context.py, whose hook runs after
+this one, says what they mean for the service being rendered (`service.added_domains`,
+`service.events_added`, `service.sample_events`): in a microservices system, a domain
+added later is a service of its own, and only the second domain's service reacts.
+
 The destination changes while Copier renders into it (the answers file is rewritten),
 so a project is read once per git commit of it and remembered. (Copier refuses to
 update a project with uncommitted changes, so a new commit comes before each run.)
@@ -122,8 +127,8 @@ class ScaffoldContext(ContextHook):
             bool(facts["domains"]) and facts["broker"] == "none" and events
         )
         # The first domain publishes, the second reacts (context.py's `parent` and
-        # `child`; that hook may run after this one). Their sample code has the flow
-        # if it is written by this run, or was written when the project had a broker.
+        # `child`). Their sample code has the flow if it is written by this run, or was
+        # written when the project had a broker.
         with_events = (
             not facts["domains"]
             or facts["broker"] != "none"

@@ -310,7 +310,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(
     ("architecture", "broker"),
     [
-        ("monolith", "redis"),
+        ("monolith", "rabbitmq"),
         ("modular_monolith", "nats"),
         ("microservices", "rabbitmq"),
     ],

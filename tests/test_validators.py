@@ -475,55 +475,110 @@ def test_microservices_need_two_domains() -> None:
     assert validators.domains_error(["users", "orders"], "microservices") == ""
 
 
-def _service_context(service_dir: str) -> dict[str, Any]:
-    context: dict[str, Any] = {
-        "architecture": "microservices",
-        "domains": ["users", "orders", "products"],
-        "package_name": "shop",
-        "project_slug": "shop",
-        "project_name": "Shop",
-        "platform_pkg": "shop_platform",
-        "sample_events": True,
-        "service_dir": service_dir,
-        "_copier_conf": {},
-    }
+_SHOP: dict[str, Any] = {
+    "architecture": "microservices",
+    "domains": ["users", "orders", "products"],
+    "package_name": "shop",
+    "project_slug": "shop",
+    "project_name": "Shop",
+    "platform_pkg": "shop_platform",
+    "sample_events": True,
+    "added_domains": ["products"],
+    "events_added": True,
+    "_copier_conf": {},
+}
+
+
+def _context(**answers: Any) -> dict[str, Any]:
+    context = {**_SHOP, **answers}
     context_hook.DerivedContext.hook(None, context)
     return context
 
 
 def test_each_microservice_is_a_monolith_of_its_domain_with_its_own_package() -> None:
-    users = _service_context("services/users")
-    assert users["architecture"] == "monolith"
-    assert users["domains"] == ["users"]
-    assert users["package_name"] == "shop_users"
-    assert users["project_slug"] == "shop-users"
-    assert users["settings_module"] == "shop_users.config"
-    assert users["system"]["package"] == "shop"
-    # The first domain's service owns the parent and only publishes its events.
+    users = _context(service_dir="services/users")
+    assert users["service"] == {
+        "dir": "services/users",
+        "package": "shop_users",
+        "slug": "shop-users",
+        "name": "Shop Users",
+        "domains": ["users"],
+        "layout": "layers",
+        "settings_module": "shop_users.config",
+        "remote_parent": False,
+        # The first domain's service only publishes its events.
+        "sample_events": False,
+        # A domain added later is a service of its own, with its first migration.
+        "added_domains": [],
+        "events_added": False,
+    }
+    # The first domain's service owns the parent.
     assert users["parent"]["name"] == "users" and users["child"] is None
-    assert users["sample_events"] is False
+    assert users["dmeta"]["users"]["service"] == "shop_users.application.users"
 
-    orders = _service_context("services/orders")
+    orders = _context(service_dir="services/orders")
     # The second domain's service keeps the first as a remote parent and subscribes.
+    assert orders["service"]["remote_parent"] is True
+    assert orders["service"]["sample_events"] is True
     assert orders["child"]["name"] == "orders"
     assert orders["parent"]["name"] == "users"
-    assert orders["sample_events"] is True
+    assert list(orders["dmeta"]) == ["orders"]
 
-    products = _service_context("services/products")
+    products = _context(service_dir="services/products")
     assert products["parent"] is None and products["child"] is None
 
 
-def test_outside_microservices_the_context_is_the_project_itself() -> None:
-    context_mono: dict[str, Any] = {
-        "architecture": "monolith",
-        "domains": ["users", "orders"],
-        "package_name": "shop",
-        "platform_pkg": "shop.shared",
-        "service_dir": ".",
+def test_the_answers_keep_describing_the_whole_project() -> None:
+    orders = _context(service_dir="services/orders")
+    for name, answer in _SHOP.items():
+        assert orders[name] == answer, name
+
+
+def test_a_systems_own_files_render_outside_any_service() -> None:
+    system = _context()
+    assert system["service"] is None
+    # Every domain, in its own service: the system tests name the related pair.
+    assert system["dmeta"]["orders"]["domain"] == "shop_orders.domain.orders"
+    assert system["parent"]["name"] == "users"
+    assert system["child"]["name"] == "orders"
+
+
+@pytest.mark.parametrize(
+    ("architecture", "layout", "service_module"),
+    [
+        ("monolith", "layers", "shop.application.orders"),
+        ("modular_monolith", "modules", "shop.modules.orders.application.service"),
+    ],
+)
+@pytest.mark.parametrize("service_dir", [".", None])
+def test_a_monolith_is_one_service_at_the_root_the_project_itself(
+    architecture: str, layout: str, service_module: str, service_dir: str | None
+) -> None:
+    answers = {"architecture": architecture, "platform_pkg": "shop.shared"}
+    if service_dir is not None:
+        answers["service_dir"] = service_dir
+    context = _context(**answers)
+    assert context["service"] == {
+        "dir": ".",
+        "package": "shop",
+        "slug": "shop",
+        "name": "Shop",
+        "domains": ["users", "orders", "products"],
+        "layout": layout,
+        "settings_module": "shop.shared.config",
+        "remote_parent": False,
+        "sample_events": True,
+        "added_domains": ["products"],
+        "events_added": True,
     }
-    context_hook.DerivedContext.hook(None, context_mono)
-    assert context_mono["system"] is None
-    assert context_mono["package_name"] == "shop"
-    assert context_mono["settings_module"] == "shop.shared.config"
-    assert context_mono["parent"]["name"] == "users"
-    assert context_mono["child"]["name"] == "orders"
+    assert context["dmeta"]["orders"]["service"] == service_module
+    assert context["parent"]["name"] == "users"
+    assert context["child"]["name"] == "orders"
+
+
+def test_the_hook_can_run_again_on_its_own_context() -> None:
+    # An include renders with the context of the file that includes it.
+    once = _context(service_dir="services/orders")
+    twice = dict(once)
+    context_hook.DerivedContext.hook(None, twice)
+    assert twice == once
