@@ -158,6 +158,15 @@ def check_service(
         assert secret["metadata"]["name"] == secret_ref["name"]
         assert set(secret["stringData"]) <= known
         assert not set(secret["stringData"]) & set(config["data"])
+        # The audience tokens must name is the one the service runs with locally:
+        # in a system, one for every service, so a token works across them.
+        audience = re.search(
+            r"^APP_AUTH_AUDIENCE=(.*)$",
+            (project / ".env.example").read_text(),
+            re.MULTILINE,
+        )
+        if audience is not None and "APP_AUTH_AUDIENCE" in secret["stringData"]:
+            assert secret["stringData"]["APP_AUTH_AUDIENCE"] == audience[1]
 
     hpa = by_kind["HorizontalPodAutoscaler"]
     assert hpa["spec"]["scaleTargetRef"] == {
