@@ -64,7 +64,7 @@ kebab = _names.kebab
 pascal = _names.pascal
 singular = _names.singular
 title = _names.title
-domains_error = _sibling("validators").domains_error
+_validators = _sibling("validators")
 
 
 def domain_info(name: str, package: str, layout: str) -> dict[str, str]:
@@ -155,7 +155,9 @@ class DerivedContext(ContextHook):
 
     def hook(self, context: dict[str, Any]) -> None:
         domains = context.get("domains")
-        if not isinstance(domains, list) or domains_error(domains):
+        if not isinstance(domains, list):
+            return
+        if _validators.domains_error(domains, singular=singular):
             return
         package = str(context.get("package_name", ""))
         service = context["service"] = service_of(context)

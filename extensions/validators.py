@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import keyword
 import re
 import sys
-from pathlib import Path
-from types import ModuleType
+from collections.abc import Callable
 from typing import Any
 
 from jinja2.ext import Extension
-
-
-def _sibling(name: str) -> ModuleType:
-    """`extensions/<name>.py`, loaded from its file, next to this one.
-
-    copier-template-extensions loads each `_jinja_extensions` entry by its path, not as
-    part of a package. A plain `import names` would need this folder on `sys.path`, and
-    would then keep the first copy it imported for the whole process, where an update
-    renders two releases of the template.
-    """
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"template_extensions_{name}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-singular = _sibling("names").singular
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -147,7 +125,10 @@ def rate_limit_per_minute_error(value: Any) -> str:
     return ""
 
 
-def domains_error(value: Any, architecture: str = "monolith") -> str:
+def domains_error(
+    value: Any, architecture: str = "monolith", *, singular: Callable[[str], str]
+) -> str:
+    """`singular` is names.py's: this module is loaded by path, so it is passed in."""
     if not isinstance(value, list) or not value:
         return "domains must be a non-empty YAML list, e.g. [users, orders, products]."
     if architecture == "microservices" and len(value) < 2:
@@ -188,7 +169,10 @@ class ValidatorExtension(Extension):
                 "slug_error": slug_error,
                 "package_name_error": package_name_error,
                 "email_error": email_error,
-                "domains_error": domains_error,
+                # names.py's `singular` filter, looked up when the answer is checked.
+                "domains_error": lambda value, architecture="monolith": domains_error(
+                    value, architecture, singular=environment.filters["singular"]
+                ),
                 "rate_limit_per_minute_error": rate_limit_per_minute_error,
             }
         )

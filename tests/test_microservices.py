@@ -191,7 +191,9 @@ def test_make_runs_every_service_on_its_own_port(
     makefile = (project / "Makefile").read_text(encoding="utf-8")
     for index, domain in enumerate(answers["domains"]):
         assert f"-C services/{domain} run HOST=$(HOST) PORT={8000 + index}" in makefile
-    assert re.search(r"^test: test-services test-system ", makefile, re.MULTILINE)
+    assert re.search(
+        r"^test: test-platform test-services test-system ", makefile, re.MULTILINE
+    )
 
 
 def test_the_architecture_doc_describes_every_service(

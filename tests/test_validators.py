@@ -217,7 +217,7 @@ def test_email_rejects_with_a_reason(email: str) -> None:
     ],
 )
 def test_domains_accepts(domains: list[str]) -> None:
-    assert validators.domains_error(domains) == ""
+    assert validators.domains_error(domains, singular=names.singular) == ""
 
 
 @pytest.mark.parametrize(
@@ -238,14 +238,14 @@ def test_domains_accepts(domains: list[str]) -> None:
     ],
 )
 def test_domains_rejects_with_a_reason(domains: Any, reason: str) -> None:
-    assert reason in validators.domains_error(domains)
+    assert reason in validators.domains_error(domains, singular=names.singular)
 
 
 @pytest.mark.parametrize(
     "name", sorted(set(ROUTE_NAMES) | set(validators.RESERVED_DOMAINS))
 )
 def test_domains_rejects_reserved_names(name: str) -> None:
-    message = validators.domains_error(["users", name])
+    message = validators.domains_error(["users", name], singular=names.singular)
 
     assert "reserved" in message
     assert f"'{name}'" in message
@@ -468,11 +468,16 @@ def test_last_part_names_a_service_folder_without_its_parents(
 
 
 def test_microservices_need_two_domains() -> None:
-    assert validators.domains_error(["users"]) == ""
+    assert validators.domains_error(["users"], singular=names.singular) == ""
     assert "at least two domains" in validators.domains_error(
-        ["users"], "microservices"
+        ["users"], "microservices", singular=names.singular
     )
-    assert validators.domains_error(["users", "orders"], "microservices") == ""
+    assert (
+        validators.domains_error(
+            ["users", "orders"], "microservices", singular=names.singular
+        )
+        == ""
+    )
 
 
 _SHOP: dict[str, Any] = {

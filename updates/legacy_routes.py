@@ -64,7 +64,8 @@ def include_in_register(hooks: Path, old: Path, new: Path) -> None:
 def before() -> None:
     for pattern in LISTS:
         for old in sorted(Path().glob(pattern)):
-            rename.before(str(old), str(old.with_name(KEPT)))
+            if rename.stash_edits(str(old), str(old.with_name(KEPT))) is False:
+                print(f"legacy_routes: {old} had no local edits; wiring/ replaces it")
 
 
 def after() -> None:

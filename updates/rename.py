@@ -49,19 +49,29 @@ def _render_previous(old: str) -> bytes | None:
         return rendered.read_bytes() if rendered.is_file() else None
 
 
-def before(old: str, new: str) -> None:
+def stash_edits(old: str, new: str) -> bool | None:
+    """Keep the project's `old` for `after` if it differs from the previous release's.
+
+    True: stashed under the name `new`; False: `old` has no local edits; None: there
+    is no `old`, or `new` exists already (nothing to carry over).
+    """
     project = Path(old)
     if not project.is_file() or Path(new).exists():
-        return
+        return None
     base = _render_previous(old)
     ours = project.read_bytes()
     if base == ours:
-        print(f"rename: {old} -> {new} (no local edits to carry over)")
-        return
+        return False
     stash = STASH / new
     stash.parent.mkdir(parents=True, exist_ok=True)
     stash.with_name(stash.name + ".base").write_bytes(base or b"")
     stash.with_name(stash.name + ".ours").write_bytes(ours)
+    return True
+
+
+def before(old: str, new: str) -> None:
+    if stash_edits(old, new) is False:
+        print(f"rename: {old} -> {new} (no local edits to carry over)")
 
 
 def after(old: str, new: str) -> None:
