@@ -7,6 +7,7 @@ cross-service tests; test_kubernetes.py validates the manifests.
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Callable
@@ -134,6 +135,58 @@ def test_each_service_owns_its_tables_and_migrations(
             assert other not in tables, f"{domain} creates {other}'s table"
         owners[domain] = domain
     assert sorted(owners) == sorted(answers["domains"])
+
+
+# A service's own tests: its domain's, and the short contract tests that subclass
+# the platform's (<platform>.testing.contracts). Everything else runs once, in the
+# platform library's suite.
+SERVICE_TEST_FILES = re.compile(
+    r"(__init__|conftest|fakes|peers"
+    r"|api/(__init__|test_app|test_schema|test_access|test_\w+_api)"
+    r"|integration/(__init__|test_migrations|test_cache|test_outages|test_events"
+    r"|test_service_client)"
+    r"|unit/(__init__|test_\w+_service))\.py"
+)
+# The longest run of identical lines two services' tests may share. The use-case
+# tests of the sample domains (unit/test_<domain>_service.py) are left out: each
+# domain's use cases are its own code until the platform has generic ones.
+SHARED_RUN_LIMIT = 20
+USE_CASE_TESTS = re.compile(r"\w+/unit/test_\w+_service\.py")
+
+
+def longest_shared_run(a: list[str], b: list[str]) -> int:
+    """The length of the longest run of lines (stripped, blank ones dropped) that
+    stand in both `a` and `b` in the same order."""
+    longest = 0
+    previous = [0] * (len(b) + 1)
+    for line in a:
+        current = [0] * (len(b) + 1)
+        for j, other in enumerate(b, start=1):
+            if line == other:
+                current[j] = previous[j - 1] + 1
+                longest = max(longest, current[j])
+        previous = current
+    return longest
+
+
+def test_each_service_keeps_only_its_domain_and_contract_tests(
+    project: Path, answers: dict[str, Any]
+) -> None:
+    sources: dict[str, list[str]] = {}
+    for domain in answers["domains"]:
+        tests = project / "services" / domain / "tests"
+        for path in sorted(tests.rglob("*.py")):
+            relative = path.relative_to(tests).as_posix()
+            assert SERVICE_TEST_FILES.fullmatch(relative), f"{domain}: {relative}"
+            lines = [line.strip() for line in path.read_text("utf-8").splitlines()]
+            sources[f"{domain}/{relative}"] = [line for line in lines if line]
+    for first, second in itertools.combinations(sources, 2):
+        if first.split("/")[0] == second.split("/")[0]:
+            continue
+        if USE_CASE_TESTS.fullmatch(first) and USE_CASE_TESTS.fullmatch(second):
+            continue
+        run = longest_shared_run(sources[first], sources[second])
+        assert run < SHARED_RUN_LIMIT, f"{first} and {second} share {run} lines"
 
 
 def test_the_second_service_asks_the_first_over_http_and_reacts_to_its_events(
