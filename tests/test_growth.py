@@ -212,6 +212,14 @@ def with_imports(text: str, extra: list[str]) -> str:
     return "\n".join(lines[:start] + merged + lines[end:])
 
 
+def after_register_docstring(text: str, body: str) -> str:
+    """`text` with `body` written into `register()`, after its docstring."""
+    lines = text.split("\n")
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("def register(")]
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].endswith('"""'))
+    return "\n".join([*lines[: end + 1], body.rstrip("\n"), *lines[end + 1 :]])
+
+
 @dataclass
 class Service:
     """Where one service of the project keeps what the team edits."""
@@ -276,9 +284,7 @@ def grow_by_hand(service: Service, parents: str) -> list[Path]:
         "from fastapi import FastAPI\n",
         "from fastapi import FastAPI\nfrom starlette.middleware import Middleware\n",
     )
-    marker = '    already applied.\n    """\n'
-    assert text.count(marker) == 1, "the register hook is not where it was"
-    hooks.write_text(text.replace(marker, marker + REGISTER_BODY), encoding="utf-8")
+    hooks.write_text(after_register_docstring(text, REGISTER_BODY), encoding="utf-8")
     with service.settings_file.open("a", encoding="utf-8") as settings:
         settings.write("\n" + SETTING_FIELD)
     versions = service.root / "migrations" / "versions"
