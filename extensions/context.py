@@ -15,7 +15,7 @@ once per service, with `service_dir` set, so a template must tell "this service"
   - `settings_module`: where its `Settings` class lives;
   - `remote_parent`: whether the parent domain of its `child` (below) lives in
     another service, which it calls over HTTP;
-  - `sample_events`, `added_domains`, `events_added`: extensions/scaffold.py's facts
+  - `sample_events`, `added_domains`: extensions/scaffold.py's facts
     as they apply to this service.
 
   A monolith or modular monolith is one service at the repository root, the same in
@@ -125,7 +125,6 @@ def service_of(context: dict[str, Any]) -> dict[str, Any] | None:
             "remote_parent": False,
             "sample_events": bool(context.get("sample_events")),
             "added_domains": list(context.get("added_domains") or []),
-            "events_added": bool(context.get("events_added")),
         }
     service_dir = context.get("service_dir")
     if not isinstance(service_dir, str):
@@ -146,7 +145,6 @@ def service_of(context: dict[str, Any]) -> dict[str, Any] | None:
         # A service's first migration creates its tables; a domain added later is a new
         # service with a first migration of its own, never a migration in the others.
         "added_domains": [],
-        "events_added": False,
     }
 
 

@@ -11,8 +11,6 @@ file and adds to the context:
 - `added_domains`: the domains this run adds to an existing project;
 - `migration_heads`: the heads of the project's Alembic history, which the migration
   of an added domain continues from;
-- `events_added`: whether this run turns domain events on (a broker, where the
-  project had none), so the outbox tables need a migration of their own;
 - `sample_events`: whether the sample code has the event flow between the first two
   domains (the second's handler of the first's deletions), which the template-owned
   wiring and tests refer to. A project that turns a broker on keeps its sample code
@@ -20,8 +18,8 @@ file and adds to the context:
 
 These are facts about the whole project. extensions/context.py, whose hook runs after
 this one, says what they mean for the service being rendered (`service.added_domains`,
-`service.events_added`, `service.sample_events`): in a microservices system, a domain
-added later is a service of its own, and only the second domain's service reacts.
+`service.sample_events`): in a microservices system, a domain added later is a
+service of its own, and only the second domain's service reacts.
 
 The destination changes while Copier renders into it (the answers file is rewritten),
 so a project is read once per git commit of it and remembered. (Copier refuses to
@@ -123,9 +121,6 @@ class ScaffoldContext(ContextHook):
         )
         context["migration_heads"] = facts["heads"]
         events = context.get("broker", "none") != "none"
-        context["events_added"] = (
-            bool(facts["domains"]) and facts["broker"] == "none" and events
-        )
         # The first domain publishes, the second reacts (context.py's `parent` and
         # `child`). Their sample code has the flow if it is written by this run, or was
         # written when the project had a broker.

@@ -131,7 +131,7 @@ def check_service(
     for probe, path in PROBES.items():
         assert app[probe]["httpGet"] == {"path": path, "port": "http"}
     assert app["startupProbe"]["httpGet"]["path"] == "/health/live"
-    assert migrate["command"] == ["alembic", "upgrade", "head"]
+    assert migrate["command"] == ["alembic", "upgrade", "heads"]
     for container in (app, migrate):
         assert container["image"] == slug
         assert container["resources"]["requests"].keys() >= {"cpu", "memory"}

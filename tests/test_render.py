@@ -7,6 +7,7 @@ these tests only read the result.
 from __future__ import annotations
 
 import ast
+import configparser
 import contextlib
 import re
 import subprocess
@@ -591,11 +592,13 @@ def _table_calls(path: Path, function: str, operation: str) -> set[str]:
     }
 
 
-def migration_graph(project: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
-    """Each revision of migrations/versions/: its file and what it revises."""
+def migration_graph(versions: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
+    """Each revision in the folder `versions`: its file and what it revises."""
     graph: dict[str, tuple[Path, tuple[str, ...]]] = {}
-    for path in sorted((project / "migrations" / "versions").glob("*.py")):
+    for path in sorted(versions.glob("*.py")):
         constants = _module_constants(path)
+        if "revision" not in constants:
+            continue
         down = constants.get("down_revision")
         parents = () if down is None else (down,) if isinstance(down, str) else down
         assert constants["revision"] not in graph, f"{path.name}: revision reused"
@@ -644,49 +647,54 @@ def test_events_follow_the_broker_answer(
     assert listed["APP_BROKER_URL"].startswith(BROKER_SCHEME[broker])
 
 
-def test_events_migration_extends_the_one_history(
-    answer_set: AnswerSet, project: Path
-) -> None:
-    """Alembic sees one linear history, and only the events migration makes the
-    outbox tables; with a broker it comes last, right after the auth migration if
-    there is one (`alembic upgrade head` refuses two heads)."""
-    graph = migration_graph(project)
-    children: dict[str, list[str]] = {revision: [] for revision in graph}
-    for revision, (_, parents) in graph.items():
-        for parent in parents:
-            assert parent in graph, f"{revision} revises the unknown {parent}"
-            children[parent].append(revision)
-    roots = [revision for revision, (_, parents) in graph.items() if not parents]
-    heads = [revision for revision, below in children.items() if not below]
-    assert roots == ["0001"]
-    assert len(heads) == 1, f"several heads: {heads}"
-    assert all(len(below) <= 1 for below in children.values()), children
+PLATFORM_TABLES = {
+    "accounts": {"auth_accounts", "auth_refresh_tokens"},
+    "api_keys": {"auth_api_keys"},
+    "events": EVENT_TABLES,
+}
 
-    creates = {
-        revision: _table_calls(path, "upgrade", "create_table")
-        for revision, (path, _) in graph.items()
+
+def test_platform_tables_come_from_the_platform_branches(
+    answer_set: AnswerSet, project: Path, package_dir: Path
+) -> None:
+    """The service's history is one chain from 0001 that creates only domain tables;
+    each platform feature the answers turn on is a branch of its own, in the
+    platform's folder, which alembic.ini lists beside the service's."""
+    answers = answer_set.answers
+    service = migration_graph(project / "migrations" / "versions")
+    children: dict[str, list[str]] = {revision: [] for revision in service}
+    for revision, (_, parents) in service.items():
+        for parent in parents:
+            assert parent in service, f"{revision} revises the unknown {parent}"
+            children[parent].append(revision)
+    assert [r for r, (_, parents) in service.items() if not parents] == ["0001"]
+    assert all(len(below) <= 1 for below in children.values()), children
+    every_platform_table = set().union(*PLATFORM_TABLES.values())
+    for path, _ in service.values():
+        assert not _table_calls(path, "upgrade", "create_table") & every_platform_table
+
+    features = {
+        "accounts": answers["auth"] == "jwt",
+        "api_keys": answers["auth"] == "api_key",
+        "events": answers["broker"] != "none",
     }
-    events = [
-        revision for revision, (path, _) in graph.items() if "events" in path.name
-    ]
-    if answer_set.answers["broker"] == "none":
-        assert events == []
-        assert not set().union(*creates.values()) & EVENT_TABLES
-        return
-    with_auth_tables = answer_set.answers["auth"] in ("jwt", "api_key")
-    expected = "0003" if with_auth_tables else "0002"
-    assert events == [expected]
-    assert heads == [expected]
-    path, parents = graph[expected]
-    assert path.name == f"{expected}_events.py"
-    assert parents == ("0002" if with_auth_tables else "0001",)
-    assert creates[expected] == EVENT_TABLES
-    assert _table_calls(path, "downgrade", "drop_table") == EVENT_TABLES
-    assert all(
-        not tables & EVENT_TABLES
-        for revision, tables in creates.items()
-        if revision != expected
+    platform = migration_graph(package_dir / "shared" / "migrations")
+    assert sorted(platform) == sorted(
+        f"platform_{feature}_0001" for feature, on in features.items() if on
     )
+    for revision, (path, parents) in platform.items():
+        feature = revision.removeprefix("platform_").removesuffix("_0001")
+        assert parents == ()
+        assert _module_constants(path)["branch_labels"] == (f"platform_{feature}",)
+        assert _table_calls(path, "upgrade", "create_table") == PLATFORM_TABLES[feature]
+        assert _table_calls(path, "downgrade", "drop_table") == PLATFORM_TABLES[feature]
+
+    alembic = configparser.ConfigParser(interpolation=None)
+    alembic.read(project / "alembic.ini", encoding="utf-8")
+    assert alembic["alembic"]["version_locations"].split() == [
+        "%(here)s/migrations/versions",
+        f"{package_dir.name}.shared:migrations",
+    ]
 
 
 def test_architecture_doc_describes_the_broker(

@@ -138,8 +138,6 @@ def test_a_new_project_with_a_broker_has_the_sample_event_flow(tmp_path: Path) -
     context = hook(tmp_path / "new", ["users", "orders"], broker="nats")
 
     assert context["sample_events"] is True
-    # Its tables come with the first migrations, not with an added one.
-    assert context["events_added"] is False
 
 
 def test_a_single_domain_has_no_sample_event_flow(tmp_path: Path) -> None:
@@ -147,20 +145,20 @@ def test_a_single_domain_has_no_sample_event_flow(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("before", "after", "added", "flow"),
+    ("before", "after", "flow"),
     [
-        # Turned on by this update: tables to add, sample code left as it was.
-        (None, "redis", True, False),
-        ("none", "rabbitmq", True, False),
-        # On before: the sample code has the flow; nothing to add.
-        ("nats", "nats", False, True),
-        ("nats", "redis", False, True),
+        # Turned on by this update: the sample code is left as it was.
+        (None, "redis", False),
+        ("none", "rabbitmq", False),
+        # On before: the sample code has the flow.
+        ("nats", "nats", True),
+        ("nats", "redis", True),
         # Off: nothing at all.
-        ("none", "none", False, False),
+        ("none", "none", False),
     ],
 )
 def test_turning_a_broker_on_in_an_existing_project(
-    tmp_path: Path, before: str | None, after: str, added: bool, flow: bool
+    tmp_path: Path, before: str | None, after: str, flow: bool
 ) -> None:
     project = write_project(
         tmp_path / "service",
@@ -171,7 +169,6 @@ def test_turning_a_broker_on_in_an_existing_project(
 
     context = hook(project, ["users", "orders"], broker=after)
 
-    assert context["events_added"] is added
     assert context["sample_events"] is flow
 
 

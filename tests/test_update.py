@@ -8,8 +8,11 @@ again, and updated to the working tree with the Copier CLI, as a user would.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -256,6 +259,11 @@ def test_update_from_a_release_keeps_the_service_work(
     project = generate(
         template, release.tag, tmp_path / "service", {"project_name": "Order Desk"}
     )
+    # The service's database, at the release's last revision ("0002", the accounts).
+    make(project, "migrate", tmp_path)
+    (database,) = (project / "var").glob("*.db")
+    tables_before = database_tables(database)
+    assert "auth_accounts" in tables_before
     edits = TeamEdits(project)
     edits.apply()
     commit_all(project, "The team's own work")
@@ -270,7 +278,79 @@ def test_update_from_a_release_keeps_the_service_work(
     crosses = version_key(version) < (0, 4, 0)
     assert (done.stdout + done.stderr).count(RENAME_LINE) == (1 if crosses else 0)
     commit_all(project, "Update the template")
+    # The accounts now come from the platform's branch: the database, which has them
+    # already, is at its head without creating them again.
+    make(project, "migrate", tmp_path)
+    assert database_tables(database) == tables_before
+    assert database_versions(database) == {"0002"}
     make(project, "check", tmp_path)
+
+
+def database_tables(database: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        return {name for (name,) in rows}
+
+
+def database_versions(database: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute("SELECT version_num FROM alembic_version")
+        return {version for (version,) in rows}
+
+
+API_KEYS_COLUMN = '        sa.Column("scope", sa.String(length=50), nullable=True),\n'
+
+
+@pytest.mark.parametrize("edited", [False, True], ids=["as-rendered", "edited"])
+def test_the_platform_tables_of_a_release_move_to_the_platform_branch(
+    template: Path, tmp_path: Path, edited: bool
+) -> None:
+    """A service from the latest release keeps its 0002 revision: as one that creates
+    nothing and depends on the platform's, or, if the team changed it, as it was and
+    with a message that says what to do."""
+    project = generate(
+        template,
+        RELEASES.latest.tag,
+        tmp_path / "service",
+        {"project_name": "Key Desk", "auth": "api_key"},
+    )
+    legacy = project / "migrations" / "versions" / "0002_api_keys.py"
+    if edited:
+        text = legacy.read_text(encoding="utf-8")
+        anchor = '        sa.Column("name", sa.String(length=100), nullable=False),\n'
+        legacy.write_text(text.replace(anchor, anchor + API_KEYS_COLUMN))
+        commit_all(project, "The team's column")
+    before = legacy.read_bytes()
+
+    done = update(project)
+
+    assert done.returncode == 0, done.stderr
+    assert leftovers(project) == []
+    platform = project / "src" / "key_desk" / "shared" / "migrations"
+    assert (platform / "api_keys_0001.py").is_file()
+    message = f"{legacy.relative_to(project)} kept as it was"
+    if edited:
+        assert legacy.read_bytes() == before
+        assert message in done.stderr
+        return
+    assert message not in done.stderr
+    stub = legacy.read_text(encoding="utf-8")
+    assert 'revision: str = "0002"' in stub
+    assert 'down_revision: str | None = "0001"' in stub
+    assert 'depends_on: str | Sequence[str] | None = "platform_api_keys_0001"' in stub
+    assert "op." not in stub
+    for check in (
+        ["ruff", "check"],
+        ["ruff", "format", "--check"],
+        ["black", "--check"],
+    ):
+        lint = subprocess.run(
+            [sys.executable, "-m", *check, str(legacy)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 @pytest.mark.slow
@@ -313,11 +393,16 @@ def test_answers_change_through_update(template: Path, tmp_path: Path) -> None:
 
     versions = project / "migrations" / "versions"
     added = (versions / "add_invoices.py").read_text()
-    assert 'down_revision: str | Sequence[str] | None = "0002"' in added
-    # The outbox tables come in a migration of their own, after the last one.
-    events = (versions / "add_events.py").read_text()
-    assert 'down_revision: str | Sequence[str] | None = "add_invoices"' in events
-    assert not list(versions.glob("0*_events.py"))
+    assert 'down_revision: str | Sequence[str] | None = "0001"' in added
+    # The outbox tables come with the platform's events branch; the service's own
+    # history only gained the added domain's revision.
+    assert sorted(p.name for p in versions.glob("*.py")) == [
+        "0001_initial.py",
+        "add_invoices.py",
+    ]
+    assert (
+        project / "src" / pkg / "shared" / "migrations" / "events_0001.py"
+    ).is_file()
     assert not (project / "tests" / "unit" / "test_entries_service.py").exists()
     assert {path: digest(path) for path in module.rglob("*.py")} == before
     make(project, "check", tmp_path)

@@ -489,7 +489,6 @@ _SHOP: dict[str, Any] = {
     "platform_pkg": "shop_platform",
     "sample_events": True,
     "added_domains": ["products"],
-    "events_added": True,
     "_copier_conf": {},
 }
 
@@ -515,7 +514,6 @@ def test_each_microservice_is_a_monolith_of_its_domain_with_its_own_package() ->
         "sample_events": False,
         # A domain added later is a service of its own, with its first migration.
         "added_domains": [],
-        "events_added": False,
     }
     # The first domain's service owns the parent.
     assert users["parent"]["name"] == "users" and users["child"] is None
@@ -574,7 +572,6 @@ def test_a_monolith_is_one_service_at_the_root_the_project_itself(
         "remote_parent": False,
         "sample_events": True,
         "added_domains": ["products"],
-        "events_added": True,
     }
     assert context["dmeta"]["orders"]["service"] == service_module
     assert context["parent"]["name"] == "users"

@@ -85,7 +85,7 @@ class ServiceProcess:
         return done.stdout.decode()
 
     def migrate(self) -> None:
-        self.python("-m", "alembic", "upgrade", "head")
+        self.python("-m", "alembic", "upgrade", "heads")
 
     def start(self) -> None:
         """Start the service and wait until it is ready (database and broker)."""
