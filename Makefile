@@ -2,6 +2,8 @@
 # the first run creates .venv/ with uv and the tools pinned in requirements-dev.txt.
 #
 #   make demo        render the default answers into ./demo and serve it on 127.0.0.1:8000
+#   make tags        tag the releases of releases.toml (vX.Y.Z) in this clone, which
+#                    Copier reads the template's versions from (tools/release_tags.py)
 #   make test        the whole test suite, slow tests included (what CI runs)
 #   make test-fast   everything but the tests marked slow
 #   make clean       remove .venv/, the uv cache and the other caches (./demo is kept)
@@ -31,7 +33,7 @@ ARGS ?=
 UV_CACHE_DIR ?= $(CURDIR)/.uv-cache
 export UV_CACHE_DIR
 
-.PHONY: demo test test-fast clean fleet
+.PHONY: demo tags test test-fast clean fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,12 +45,20 @@ $(STAMP): requirements-dev.txt | $(BIN)/python
 	$(BIN)/uv pip install --python $(BIN)/python -r requirements-dev.txt
 	@touch $@
 
+tags:
+	@$(PYTHON) tools/release_tags.py
+
+# The release tags are local until pushed, so making them is harmless, and it lets
+# Copier name the version it renders (demo/.copier-answers.yml, `_commit`). A clone
+# that cannot have them (a shallow one) still gets its demo.
 demo: $(STAMP)
+	@$(PYTHON) tools/release_tags.py >/dev/null || echo "demo: rendering without release tags" >&2
 	@if [ -e demo ]; then \
 		echo "./demo already exists: serving it as it is (rm -rf demo to render it again)."; \
 	else \
 		$(BIN)/copier copy --trust --defaults --vcs-ref HEAD "$(CURDIR)" demo; \
 	fi
+	@sed -n 's/^_commit: */demo: generated from the template at /p' demo/.copier-answers.yml
 	$(MAKE) -C demo run UV="$(CURDIR)/$(BIN)/uv"
 
 test: $(STAMP)

@@ -8,10 +8,13 @@ committed on top and tagged as the next release.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from helpers import REPO_ROOT
 from services import git
@@ -65,6 +68,18 @@ def load_releases(path: Path = RELEASES_FILE) -> ReleaseList:
     )
 
 
+def release_tags() -> ModuleType:
+    """tools/release_tags.py, the command behind `make tags`, loaded from its file."""
+    path = REPO_ROOT / "tools" / "release_tags.py"
+    spec = importlib.util.spec_from_file_location("release_tags", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses looks the module up by name while it builds Release.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path:
     """Clone this repository into `destination`, tag every release, commit the
     working tree on top and tag it `v<next>`; return `destination`."""
@@ -93,7 +108,10 @@ def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path
             shutil.copy2(source, target)
     git(destination, "add", "--all")
     git(destination, "commit", "--quiet", "--allow-empty", "-m", "working tree")
-    for release in releases.releases:
-        git(destination, "tag", "--force", release.tag, release.commit)
+    # As `make tags` makes them (a clone of this repository may carry them already).
+    tags = release_tags()
+    listed = [tags.Release(r.version, r.commit) for r in releases.releases]
+    assert tags.problems(destination, listed) == []
+    tags.tag_releases(destination, listed)
     git(destination, "tag", "--force", releases.next_tag, "HEAD")
     return destination

@@ -19,8 +19,14 @@ import pytest
 import yaml
 from answer_sets import AnswerSet
 from helpers import failure_report, project_env, run_logged
-from releases import ReleaseList, load_releases, tagged_clone, version_key
-from services import answers_of, commit_all, copier, generate, leftovers
+from releases import (
+    ReleaseList,
+    load_releases,
+    release_tags,
+    tagged_clone,
+    version_key,
+)
+from services import answers_of, commit_all, copier, generate, git, leftovers
 
 RELEASES = load_releases()
 MAKE_TIMEOUT_S = 15 * 60
@@ -284,6 +290,52 @@ def test_update_from_a_release_keeps_the_service_work(
     assert database_tables(database) == tables_before
     assert database_versions(database) == {"0002"}
     make(project, "check", tmp_path)
+
+
+@pytest.mark.slow
+def test_an_update_that_cannot_see_the_releases_it_crosses_stops_before_writing(
+    template: Path, tmp_path: Path
+) -> None:
+    """Without release tags, Copier would skip the steps that carry edits across a
+    release (here the v0.4.0 rename of ci.yml); the update refuses instead, changes
+    nothing, and says how to tag. Tagged, the same update carries the edit over."""
+    untagged = tmp_path / "template"
+    git(tmp_path, "clone", "--quiet", "--no-tags", str(template), str(untagged))
+    oldest = RELEASES.get(RELEASES.oldest_supported)
+    project = generate(
+        untagged, oldest.commit, tmp_path / "service", {"project_name": "Order Desk"}
+    )
+    ci = project / ".github" / "workflows" / "ci.yml"
+    with ci.open("a", encoding="utf-8") as workflow:
+        workflow.write(CI_STEP)
+    commit_all(project, "The team's CI step")
+    head = git(project, "rev-parse", "HEAD")
+
+    refused = update(project, "--vcs-ref=main")
+
+    assert refused.returncode != 0
+    assert f"the template at {untagged} has no release tags" in refused.stderr
+    assert f"make -C {untagged} tags" in refused.stderr
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "rev-parse", "HEAD") == head
+    assert CI_STEP in ci.read_text(encoding="utf-8")
+
+    # Tagged as `make tags` does, main is a commit after the newest release.
+    tagged = release_tags().main(["--repo", str(untagged)])
+    assert tagged == 0
+    refused = update(project, "--vcs-ref=main")
+    assert refused.returncode != 0
+    said = " ".join(refused.stderr.split())
+    assert f"a commit after release v{RELEASES.latest.version}" in said
+    assert git(project, "status", "--porcelain") == ""
+
+    # Once main is a release, the update crosses v0.4.0 and keeps the edit.
+    git(untagged, "tag", RELEASES.next_tag, "main")
+    done = update(project)
+    assert done.returncode == 0, done.stderr
+    assert RENAME_LINE in done.stdout + done.stderr
+    assert not ci.exists()
+    assert CI_STEP in (ci.parent / "checks.yml").read_text(encoding="utf-8")
 
 
 def database_tables(database: Path) -> set[str]:
