@@ -33,7 +33,7 @@ ARGS ?=
 UV_CACHE_DIR ?= $(CURDIR)/.uv-cache
 export UV_CACHE_DIR
 
-.PHONY: demo tags test test-fast clean fleet
+.PHONY: demo tags browser test test-fast clean fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +61,21 @@ demo: $(STAMP)
 	@sed -n 's/^_commit: */demo: generated from the template at /p' demo/.copier-answers.yml
 	$(MAKE) -C demo run UV="$(CURDIR)/$(BIN)/uv"
 
-test: $(STAMP)
+# The boot test opens the default service's /docs in headless Chromium: Debian's
+# package, installed here when missing and allowed (as root, CI), else asked for.
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium for the browser test (apt-get install chromium)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q chromium >/dev/null \
+				|| { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+		else \
+			echo "The tests need Chromium: sudo apt-get install chromium" >&2; exit 1; \
+		fi; \
+	}
+
+test: $(STAMP) browser
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

@@ -4,6 +4,7 @@ socket (slow): health, a CRUD round trip, error envelopes and request ids."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import time
@@ -248,3 +249,35 @@ def test_default_service_boots_and_serves_the_contract(server: Server) -> None:
     metrics = http("GET", "/metrics")
     assert metrics.status == 200
     assert metrics.headers["content-type"].startswith("text/plain")
+
+    # The API docs render in a real browser that can reach no other host
+    rendered = docs_in_an_offline_browser(server.port, server.log.parent)
+    for path in ("/api/v1/users", "/api/v1/users/{item_id}", "/api/v1/auth/login"):
+        assert f'data-path="{path}"' in rendered, f"/docs shows no {path}"
+
+
+def docs_in_an_offline_browser(port: int, scratch: Path) -> str:
+    """The DOM of /docs once headless Chromium has run its scripts, with every host
+    but the service's own unresolvable, as on a network without internet access."""
+    chromium = shutil.which("chromium")
+    assert chromium, "Chromium is missing: `make test` installs it (Makefile, browser)"
+    done = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",  # CI runs as root
+            "--disable-gpu",
+            f"--user-data-dir={scratch / 'chromium'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            # Lets the page's scripts run (fetch the OpenAPI document, render).
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            f"http://127.0.0.1:{port}/docs",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
