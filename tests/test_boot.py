@@ -3,6 +3,7 @@ socket (slow): health, a CRUD round trip, error envelopes and request ids."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from answer_sets import DEFAULT_SET
+from answer_sets import BY_ID, DEFAULT_SET
 from helpers import group_members, project_env, stop_group, tail
 from pytest_copie.plugin import Copie
 
@@ -95,6 +96,48 @@ class Server:
         return tail(self.log.read_text(encoding="utf-8", errors="replace"), 60)
 
 
+@contextlib.contextmanager
+def serving(
+    command: list[str], project: Path, env: dict[str, str], ports: list[int], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command` in `project` until every port answers /health/live; on the way
+    out, stop its whole process group and check that nothing of it is left."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    clients = [Client(f"http://127.0.0.1:{port}") for port in ports]
+    try:
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        waiting = list(clients)
+        while waiting:
+            output = tail(log.read_text(encoding="utf-8", errors="replace"), 60)
+            if process.poll() is not None:
+                pytest.fail(f"{command} exited {process.returncode}:\n{output}")
+            with contextlib.suppress(OSError):
+                if waiting[0]("GET", "/health/live").status == 200:
+                    waiting.pop(0)
+                    continue
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"{waiting[0].base} not live in {BOOT_TIMEOUT_S} s:\n{output}"
+                )
+            time.sleep(0.5)
+        yield process
+    finally:
+        survivors = stop_group(process)
+        assert survivors == [], f"processes of {command} still alive: {survivors}"
+        assert group_members(process.pid) == []
+        for port in ports:
+            assert not port_open(port), f"port {port} still accepts connections"
+
+
 @pytest.fixture
 def server(copie: Copie, tmp_path: Path) -> Iterator[Server]:
     result = copie.copy(extra_answers=DEFAULT_SET.data)
@@ -105,44 +148,10 @@ def server(copie: Copie, tmp_path: Path) -> Iterator[Server]:
 
     port = free_port()
     env = project_env(DEFAULT_SET)
-    env.update(HOST="127.0.0.1", PORT=str(port))
     log = tmp_path / "make-run.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["make", "run", "HOST=127.0.0.1", f"PORT={port}"],
-            cwd=result.project_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(Client(f"http://127.0.0.1:{port}"), port, process, log)
-    try:
-        deadline = time.monotonic() + BOOT_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"`make run` exited {process.returncode} before serving:\n{server.output()}"
-                )
-            try:
-                if server.client("GET", "/health/live").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"/health/live not 200 within {BOOT_TIMEOUT_S} s:\n{server.output()}"
-                )
-            time.sleep(0.5)
-        yield server
-    finally:
-        survivors = stop_group(process)
-        assert survivors == [], f"processes of `make run` still alive: {survivors}"
-        assert group_members(process.pid) == []
-        assert not port_open(
-            port
-        ), f"port {port} still accepts connections after the stop"
+    command = ["make", "run", "HOST=127.0.0.1", f"PORT={port}"]
+    with serving(command, result.project_dir, env, [port], log) as process:
+        yield Server(Client(f"http://127.0.0.1:{port}"), port, process, log)
 
 
 def assert_error(
@@ -281,3 +290,51 @@ def docs_in_an_offline_browser(port: int, scratch: Path) -> str:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+SYSTEM_SET = BY_ID["micro-sqlite-notrace-github-py312-two-none-nocache-window-rabbit"]
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports."""
+    for _ in range(50):
+        first = free_port()
+        if first + count <= 65536 and not any(
+            port_open(first + i) for i in range(1, count)
+        ):
+            return first
+    pytest.fail(f"no {count} consecutive free ports")
+
+
+@pytest.mark.slow
+def test_a_system_serves_service_i_on_base_port_plus_i(
+    copie: Copie, tmp_path: Path
+) -> None:
+    """`make run BASE_PORT=...` at a system's root moves every service, and the
+    second one finds the first at its moved port (it checks each parent there)."""
+    result = copie.copy(extra_answers=SYSTEM_SET.data)
+    assert result.exit_code == 0, f"{SYSTEM_SET.id}: {result.exception!r}"
+    assert result.project_dir is not None
+    base = free_ports(2)
+    command = ["make", "run", "HOST=127.0.0.1", f"BASE_PORT={base}"]
+    env = project_env(SYSTEM_SET)
+    log = tmp_path / "make-run.log"
+
+    with serving(command, result.project_dir, env, [base, base + 1], log):
+        tools = Client(f"http://127.0.0.1:{base}")
+        loans = Client(f"http://127.0.0.1:{base + 1}")
+        tool = tools("POST", "/api/v1/tools", {"name": "Ladder"})
+        assert tool.status == 201, tool.body
+        tool_id = tool.json()["data"]["id"]
+
+        loan = loans("POST", "/api/v1/loans", {"name": "To Ada", "tool_id": tool_id})
+        assert loan.status == 201, loan.body
+        unknown = "00000000-0000-0000-0000-000000000000"
+        stray = loans(
+            "POST",
+            "/api/v1/loans",
+            {"name": "Lost", "tool_id": unknown},
+            {"X-Request-ID": "stray-loan"},
+        )
+        error = assert_error(stray, 404, "NOT_FOUND", "stray-loan")
+        assert error["details"][0]["field"] == "tool_id"

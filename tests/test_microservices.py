@@ -242,8 +242,12 @@ def test_make_runs_every_service_on_its_own_port(
     project: Path, answers: dict[str, Any]
 ) -> None:
     makefile = (project / "Makefile").read_text(encoding="utf-8")
+    assert "\nBASE_PORT ?= 8000\n" in makefile
     for index, domain in enumerate(answers["domains"]):
-        assert f"-C services/{domain} run HOST=$(HOST) PORT={8000 + index}" in makefile
+        port = f"PORT=$$(($(BASE_PORT) + {index}))"
+        assert f"-C services/{domain} run HOST=$(HOST) {port}" in makefile
+        own = (project / "services" / domain / "Makefile").read_text(encoding="utf-8")
+        assert f"\nPORT ?= {8000 + index}\n" in own
     assert re.search(
         r"^test: test-platform test-services test-system ", makefile, re.MULTILINE
     )
