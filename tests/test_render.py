@@ -493,6 +493,17 @@ def test_env_example_gives_the_rate_limit_answer(
         assert f"\nAPP_RATE_LIMIT_PER_MINUTE={per_minute}\n" in f"\n{env_example}\n"
 
 
+def test_only_a_sqlite_image_has_a_default_database(
+    answer_set: AnswerSet, project: Path
+) -> None:
+    """A PostgreSQL service's image names no database (the deployment does), so a
+    missing APP_DATABASE_URL stops it in production instead of writing to SQLite."""
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    sqlite = answer_set.answers["database"] == "sqlite"
+    assert ("APP_DATABASE_URL=sqlite" in dockerfile) is sqlite
+    assert ("mkdir /data" in dockerfile) is sqlite
+
+
 def test_uvicorn_leaves_proxy_headers_to_the_app(project: Path) -> None:
     """The app honours X-Forwarded-For only from APP_TRUSTED_PROXIES; uvicorn must not."""
     for name in ("Makefile", "Dockerfile"):
