@@ -240,3 +240,14 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for page in ("getting-started", "questions", "generated-service", "development"):
         assert (site / page / "index.html").is_file()
+    # Offline, a page must still look right: it loads nothing from another host
+    # (links to other sites are fine).
+    for page in sorted(site.rglob("*.html")):
+        loads = _REMOTE_LOAD.findall(page.read_text(encoding="utf-8"))
+        assert loads == [], f"{page.relative_to(site)} loads {loads}"
+
+
+_REMOTE_LOAD = re.compile(
+    r"<(?:script|img|iframe)\b[^>]*\bsrc=[\"'](?:https?:)?//[^\"']+"
+    r"|<link\b[^>]*\bhref=[\"'](?:https?:)?//[^\"']+"
+)
