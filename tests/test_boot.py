@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from answer_sets import BY_ID, DEFAULT_SET
-from helpers import group_members, project_env, stop_group, tail
+from helpers import REPO_ROOT, group_members, project_env, stop_group, tail
 from pytest_copie.plugin import Copie
 
 # First start included: venv from the shared uv cache, migrations, server start.
@@ -259,10 +259,34 @@ def test_default_service_boots_and_serves_the_contract(server: Server) -> None:
     assert metrics.status == 200
     assert metrics.headers["content-type"].startswith("text/plain")
 
+    # The "Try it" commands of docs/getting-started.md work as written
+    said = try_it_from_getting_started(server.port)
+    assert '"status":"pass"' in said
+    assert "UNAUTHENTICATED" not in said
+    assert said.count('"name":"ada"') == 2, said  # created, then listed
+
     # The API docs render in a real browser that can reach no other host
     rendered = docs_in_an_offline_browser(server.port, server.log.parent)
     for path in ("/api/v1/users", "/api/v1/users/{item_id}", "/api/v1/auth/login"):
         assert f'data-path="{path}"' in rendered, f"/docs shows no {path}"
+
+
+def try_it_from_getting_started(port: int) -> str:
+    """Run the shell block after "Try it" in docs/getting-started.md against the
+    service on `port`, as a reader pastes it; return what it printed."""
+    guide = (REPO_ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    after = guide.split("\nTry it", 1)[1]
+    block = after.split("```sh\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run(
+        # No pipefail, as in a reader's shell: `| head` may cut curl short.
+        ["bash", "-eu", "-c", block.replace("localhost:8000", f"127.0.0.1:{port}")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def docs_in_an_offline_browser(port: int, scratch: Path) -> str:
