@@ -4,6 +4,7 @@ running a command in its own process group with a bounded time and a readable lo
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -13,10 +14,24 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
 from answer_sets import AnswerSet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_tool(name: str) -> ModuleType:
+    """tools/<name>.py, a script rather than a package module, loaded from its file."""
+    spec = importlib.util.spec_from_file_location(
+        name, REPO_ROOT / "tools" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
 
 # The server the generated conftest creates (and drops) its own database on.
 POSTGRES_URL = os.environ.get(

@@ -8,15 +8,12 @@ committed on top and tagged as the next release.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, load_tool
 from services import git
 
 RELEASES_FILE = REPO_ROOT / "releases.toml"
@@ -68,18 +65,6 @@ def load_releases(path: Path = RELEASES_FILE) -> ReleaseList:
     )
 
 
-def release_tags() -> ModuleType:
-    """tools/release_tags.py, the command behind `make tags`, loaded from its file."""
-    path = REPO_ROOT / "tools" / "release_tags.py"
-    spec = importlib.util.spec_from_file_location("release_tags", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses looks the module up by name while it builds Release.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path:
     """Clone this repository into `destination`, tag every release, commit the
     working tree on top and tag it `v<next>`; return `destination`."""
@@ -109,7 +94,7 @@ def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path
     git(destination, "add", "--all")
     git(destination, "commit", "--quiet", "--allow-empty", "-m", "working tree")
     # As `make tags` makes them (a clone of this repository may carry them already).
-    tags = release_tags()
+    tags = load_tool("release_tags")
     listed = [tags.Release(r.version, r.commit) for r in releases.releases]
     assert tags.problems(destination, listed) == []
     tags.tag_releases(destination, listed)

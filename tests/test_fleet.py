@@ -8,18 +8,16 @@ table for people, and `update` for one service moved onto a branch.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, load_tool
 from releases import ReleaseList, load_releases, tagged_clone, version_key
 from services import ANSWERS, answers_of, generate, git, leftovers, tool_env
 
@@ -31,16 +29,7 @@ ENV = tool_env()
 STANDARD = {"cache": "redis", "rate_limit_per_minute": 100}
 
 
-def load_fleet() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fleet", FLEET)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fleet"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-fleet = load_fleet()
+fleet = load_tool("fleet")
 
 
 def run_fleet(*args: str | Path) -> subprocess.CompletedProcess[str]:

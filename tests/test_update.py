@@ -18,11 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 from answer_sets import AnswerSet
-from helpers import failure_report, project_env, run_logged
+from helpers import failure_report, load_tool, project_env, run_logged
 from releases import (
     ReleaseList,
     load_releases,
-    release_tags,
     tagged_clone,
     version_key,
 )
@@ -321,7 +320,7 @@ def test_an_update_that_cannot_see_the_releases_it_crosses_stops_before_writing(
     assert CI_STEP in ci.read_text(encoding="utf-8")
 
     # Tagged as `make tags` does, main is a commit after the newest release.
-    tagged = release_tags().main(["--repo", str(untagged)])
+    tagged = load_tool("release_tags").main(["--repo", str(untagged)])
     assert tagged == 0
     refused = update(project, "--vcs-ref=main")
     assert refused.returncode != 0
