@@ -34,7 +34,9 @@ from the default ``acme_service`` and a hard-coded name in the template shows up
 one is long (``northwind_traders_global_catalog``), so an import line that only fits
 with a short package name shows up too. One set also answers a question that is not
 a factor (``rate_limit_per_minute: 30``, in ``extra``), so a hard-coded default of
-that number shows up as well.
+that number shows up as well; four others take the other two ways of receiving
+template releases (``template_updates``: renovate and notify, each with GitHub and
+with GitLab).
 """
 
 from __future__ import annotations
@@ -146,17 +148,17 @@ ANSWER_SETS: list[AnswerSet] = [
     _set("defaults",                                                               None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "none",     False),
     _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit-nats",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none",           "nats",     False),
     _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket-streams",   "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",   "redis",    True),
-    _set("modular-sqlite-trace-gitlab-py312-three-none-nocache-window-nats",       "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", DEFAULT_DOMAINS, "none",    "none",      "sliding_window", "nats",     False),
+    _set("modular-sqlite-trace-gitlab-py312-three-none-nocache-window-nats",       "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", DEFAULT_DOMAINS, "none",    "none",      "sliding_window", "nats",     False, template_updates="renovate"),
     _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit-rabbit",          "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none",           "rabbitmq", False),
     _set("mono-pg-notrace-noci-py313-two-apikey-mem-bucket-nats",                  "Shipping Desk",   "monolith",         "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket",   "nats",     True),
     _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket-streams",       "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",   "redis",    True),
-    _set("mono-sqlite-trace-github-py311-invoices-apikey-nocache-nolimit-streams", "Billing Hub",     "monolith",         "sqlite",     True,  "github", "3.11", ["invoices"],    "api_key", "none",      "none",           "redis",    False),
+    _set("mono-sqlite-trace-github-py311-invoices-apikey-nocache-nolimit-streams", "Billing Hub",     "monolith",         "sqlite",     True,  "github", "3.11", ["invoices"],    "api_key", "none",      "none",           "redis",    False, template_updates="renovate"),
     _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket-nats",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket",   "nats",     False),
     _set("mono-pg-notrace-noci-py313-three-oauth2-redis-window30-streams",         "Order Center",    "monolith",         "postgresql", False, "none",   "3.13", DEFAULT_DOMAINS, "oauth2",  "redis",     "sliding_window", "redis",    True, rate_limit_per_minute=30),
     _set("modular-sqlite-trace-github-py312-three-apikey-redis-bucket-rabbit",     _NW,               "modular_monolith", "sqlite",     True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "token_bucket",   "rabbitmq", True),
     _set("mono-sqlite-trace-noci-py312-two-oauth2-nocache-bucket-nobroker",        "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", _TWO,            "oauth2",  "none",      "token_bucket",   "none",     True),
-    _set("mono-pg-notrace-github-py313-two-jwt-nocache-window-rabbit",             "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", _TWO,            "jwt",     "none",      "sliding_window", "rabbitmq", True),
-    _set("mono-pg-trace-gitlab-py312-invoices-oauth2-mem-nolimit-rabbit",          "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", ["invoices"],    "oauth2",  "memory",    "none",           "rabbitmq", True),
+    _set("mono-pg-notrace-github-py313-two-jwt-nocache-window-rabbit",             "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", _TWO,            "jwt",     "none",      "sliding_window", "rabbitmq", True, template_updates="notify"),
+    _set("mono-pg-trace-gitlab-py312-invoices-oauth2-mem-nolimit-rabbit",          "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", ["invoices"],    "oauth2",  "memory",    "none",           "rabbitmq", True, template_updates="notify"),
     _set("modular-pg-trace-gitlab-py313-invoices-apikey-twolevel-window-nobroker", "Booking Engine",  "modular_monolith", "postgresql", True,  "gitlab", "3.13", ["invoices"],    "api_key", "two_level", "sliding_window", "none",     True),
     _set("modular-sqlite-notrace-gitlab-py311-two-none-redis-nolimit-nobroker",    "Inventory Sync",  "modular_monolith", "sqlite",     False, "gitlab", "3.11", _TWO,            "none",    "redis",     "none",           "none",     True),
 ]

@@ -145,6 +145,7 @@ PUBLISHED_SCHEMAS = {
     "compose.yaml": "vendor.compose-spec",
     ".github/workflows/*.yml": "vendor.github-workflows",
     ".gitlab-ci.yml": "vendor.gitlab-ci",
+    "renovate.json": "vendor.renovate",
 }
 
 

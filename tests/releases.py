@@ -81,7 +81,10 @@ def tagged_clone(destination: Path, releases: ReleaseList | None = None) -> Path
     listed = git(
         REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
     )
-    present = {name for name in listed.split("\0") if name}
+    # (A file deleted but not yet staged is listed as cached: it is not present.)
+    present = {
+        name for name in listed.split("\0") if name and (REPO_ROOT / name).exists()
+    }
     for name in git(destination, "ls-files", "-z").split("\0"):
         if name and name not in present:
             (destination / name).unlink(missing_ok=True)

@@ -285,10 +285,14 @@ def test_update_commits_the_new_release_on_a_branch_and_refuses_a_dirty_checkout
     (dirty / "README.md").write_text("work in progress\n", encoding="utf-8")
     target = services.releases.next_tag
     branch = f"template-update/{target}"
+    remote = tmp_path / "team.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(clean, "remote", "add", "team", str(remote))
 
     result = run_fleet(
-        "update", "--json", "--standard", services.standard_file, clean, dirty
-    )
+        "update", "--json", "--standard", services.standard_file, "--push",
+        "--remote", "team", clean, dirty,
+    )  # fmt: skip
 
     assert result.returncode == 1, result.stderr  # the dirty checkout was refused
     rows = {row["path"]: row for row in json.loads(result.stdout)}
@@ -309,13 +313,49 @@ def test_update_commits_the_new_release_on_a_branch_and_refuses_a_dirty_checkout
         k: str(v) for k, v in STANDARD.items() if service.data[k] != v
     }
 
+    # Pushed to the named remote; a remote on no known forge gets no link.
+    assert rows[str(clean)]["pushed"] == "team"
+    assert rows[str(clean)]["link"] is None
+    pushed = git(remote, "rev-parse", f"refs/heads/{branch}").strip()
+    assert pushed == git(clean, "rev-parse", "HEAD").strip()
+
     assert rows[str(dirty)]["outcome"] == "refused"
+    assert rows[str(dirty)]["pushed"] is None
     assert "uncommitted" in rows[str(dirty)]["message"]
     assert git(dirty, "branch", "--list", branch) == ""
     assert git(dirty, "status", "--porcelain").split() == ["M", "README.md"]
 
     _, report = report_json(clean)
     assert report[str(clean)]["behind"] == 0
+
+
+@pytest.mark.parametrize(
+    ("remote", "link"),
+    [
+        (
+            "git@github.com:acme/orders.git",
+            "https://github.com/acme/orders/compare/main...template-update/v0.5.0?expand=1",
+        ),
+        (
+            "https://github.com/acme/orders",
+            "https://github.com/acme/orders/compare/main...template-update/v0.5.0?expand=1",
+        ),
+        (
+            "ssh://git@gitlab.example.com:2222/platform/team/orders.git",
+            (
+                "https://gitlab.example.com/platform/team/orders/-/merge_requests/new?"
+                "merge_request%5Bsource_branch%5D=template-update%2Fv0.5.0"
+                "&merge_request%5Btarget_branch%5D=main"
+            ),
+        ),
+        ("/srv/git/orders.git", None),
+        ("https://git.example.com/acme/orders.git", None),
+    ],
+)
+def test_a_pushed_branch_links_to_the_page_that_proposes_it(
+    remote: str, link: str | None
+) -> None:
+    assert fleet.proposal_link(remote, "template-update/v0.5.0", "main") == link
 
 
 @pytest.mark.slow
@@ -341,11 +381,14 @@ def test_update_that_conflicts_is_left_on_its_branch_uncommitted(
     git(checkout, "commit", "--quiet", "--all", "-m", "our own hooks")
     before = git(checkout, "rev-parse", "HEAD").strip()
 
-    result = run_fleet("update", "--json", checkout)
+    result = run_fleet("update", "--json", "--push", checkout)
 
     assert result.returncode == 1
     (row,) = json.loads(result.stdout)
     assert row["outcome"] == "conflicts"
+    # Conflicts are resolved by a person before anything is pushed.
+    assert row["pushed"] is None
+    assert git(checkout, "ls-remote", "--heads", "origin", row["branch"]) == ""
     assert owned in row["conflicts"]
     assert owned in leftovers(checkout)
     assert git(checkout, "branch", "--show-current").strip() == row["branch"]

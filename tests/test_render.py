@@ -305,8 +305,12 @@ def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> Non
     update_check = project / ".github" / "workflows" / "template-update.yml"
     gitlab = project / ".gitlab-ci.yml"
 
+    updates = answer_set.data.get("template_updates", "pull_request")
     assert github.is_file() == (ci == "github")
-    assert update_check.is_file() == (ci == "github")
+    assert update_check.is_file() == (ci == "github" and updates != "renovate")
+    assert (project / "renovate.json").is_file() == (updates == "renovate")
+    # The script that proposes an update is there whatever the CI, to run by hand.
+    assert (project / "tools" / "template_update.py").is_file()
     assert (project / ".github").exists() == (ci == "github")
     assert gitlab.is_file() == (ci == "gitlab")
     if ci == "none":
@@ -323,9 +327,13 @@ def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> Non
     # The job runs the suite against the broker it was generated for, and no other.
     for server in ("rabbitmq", "nats"):
         assert bool(re.search(rf"\b{server}:\d", text)) == (broker == server), server
-    # The job that reports a newer template release runs copier check-update.
-    report = update_check if ci == "github" else gitlab
-    assert "copier check-update --quiet" in report.read_text(encoding="utf-8")
+    # The scheduled job proposes each new release, or only reports it; with Renovate
+    # there is none.
+    scheduled = update_check if ci == "github" else gitlab
+    job = scheduled.read_text(encoding="utf-8") if scheduled.is_file() else ""
+    proposes = "tools/template_update.py --open " + ci
+    assert (proposes in job) == (updates == "pull_request")
+    assert ("copier check-update --quiet" in job) == (updates == "notify")
 
 
 def test_compose_and_ci_files_match_their_published_schemas(project: Path) -> None:

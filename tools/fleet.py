@@ -6,10 +6,14 @@ will not take an update cleanly (uncommitted work, conflicts left by the last on
 answers that drifted from the team's standard). `report` gives both for any number
 of local checkouts; `update` then moves each one to a new release on a branch of its
 own, so that every service's update is reviewed and merged like any other change.
+With `--push`, each updated branch goes to the checkout's remote (`origin`, or the
+one `--remote` names) and the row gives the link that opens its pull request (GitHub) or merge
+request (GitLab), when the remote's host is one of those.
 
     fleet.py report [--template SRC] [--standard FILE] [--json] CHECKOUT...
     fleet.py update [--template SRC] [--vcs-ref REF] [--standard FILE]
-                    [--branch-prefix template-update/] [--json] CHECKOUT...
+                    [--branch-prefix template-update/] [--push [--remote NAME]]
+                    [--json] CHECKOUT...
 
 Everything is read from the checkout's `.copier-answers.yml` (`_src_path`, `_commit`
 and the answers) and from git: the template's release tags come from
@@ -48,12 +52,17 @@ clone of the template is needed for a report. Releases are tags named `vX.Y.Z`.
     to_version    the version the answers file records afterwards (or the target)
     branch        the branch made for the update, or null
     commit        the commit made on it, or null
+    pushed        with --push: the remote the branch was pushed to, else null
+    link          with --push: the page that opens the pull (merge) request for the
+                  pushed branch, or null when the remote is not on GitHub or GitLab
     conflicts     the conflicted files (outcome "conflicts")
     data          the `-d key=value` answers passed to Copier from --standard
     message       what happened, in a sentence
 
 Exit status: `report` 0 when every checkout was read, else 1; `update` 1 when any
-checkout was refused, failed or was left with conflicts, else 0.
+checkout was refused, failed, was left with conflicts or (with --push) could not be
+pushed, else 0. A branch left with conflicts is not pushed: it is resolved and
+committed first, by a person.
 """
 
 from __future__ import annotations
@@ -70,6 +79,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlencode
 
 import yaml
 
@@ -543,6 +553,8 @@ class UpdateRow:
     conflicts: list[str] = field(default_factory=list)
     data: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    pushed: str | None = None
+    link: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -552,6 +564,8 @@ class UpdateRow:
             "to_version": self.to_version,
             "branch": self.branch,
             "commit": self.commit,
+            "pushed": self.pushed,
+            "link": self.link,
             "conflicts": self.conflicts,
             "data": self.data,
             "message": self.message,
@@ -567,6 +581,8 @@ class UpdateOptions:
     vcs_ref: str | None
     standard: Mapping[str, Any] | None
     branch_prefix: str
+    # The remote to push each updated branch to, or None to push nothing.
+    push: str | None = None
 
 
 def update_one(given: str, options: UpdateOptions) -> UpdateRow:
@@ -697,6 +713,51 @@ def _update(path: Path, options: UpdateOptions, row: UpdateRow) -> None:
     row.commit = git(path, "rev-parse", "HEAD").strip()
     row.outcome = "updated"
     row.message = f"review and merge {branch}"
+    if options.push is not None:
+        push(path, options.push, start, row)
+
+
+def push(path: Path, remote: str, start: Sequence[str], row: UpdateRow) -> None:
+    """Push the row's branch to `remote` and name the page that proposes it."""
+    assert row.branch is not None
+    pushed = run(["git", "push", "--quiet", remote, row.branch], cwd=path)
+    if pushed.returncode != 0:
+        row.outcome = "failed"
+        raise FleetError(
+            f"committed on {row.branch}, but the push to {remote} failed: "
+            + (last_line(pushed.stderr) or f"exit {pushed.returncode}")
+        )
+    row.pushed = remote
+    url = run(["git", "remote", "get-url", remote], cwd=path).stdout.strip()
+    base = start[0] if start and start[0] != "--detach" else None
+    row.link = proposal_link(url, row.branch, base)
+    row.message = f"review and merge {row.branch}" + (
+        f": {row.link}" if row.link else f" (pushed to {remote})"
+    )
+
+
+# git@host:owner/repo.git, ssh://git@host/owner/repo.git, https://host/owner/repo.git
+REMOTE_URL = re.compile(
+    r"^(?:[a-z+]+://)?(?:[^@/]+@)?(?P<host>[^:/]+)(?::\d+)?[:/](?P<path>.+?)(?:\.git)?/?$"
+)
+
+
+def proposal_link(url: str, branch: str, base: str | None) -> str | None:
+    """The page that opens a pull request (GitHub) or merge request (GitLab) of
+    `branch` into `base` (the default branch when None), for a remote on either."""
+    match = REMOTE_URL.match(url)
+    if match is None:
+        return None
+    host, project = match.group("host"), match.group("path")
+    if "github" in host:
+        into = f"{base}..." if base else ""
+        return f"https://{host}/{project}/compare/{into}{branch}?expand=1"
+    if "gitlab" in host:
+        query = {"merge_request[source_branch]": branch}
+        if base:
+            query["merge_request[target_branch]"] = base
+        return f"https://{host}/{project}/-/merge_requests/new?{urlencode(query)}"
+    return None
 
 
 def current_branch(path: Path) -> list[str]:
@@ -806,6 +867,17 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_BRANCH_PREFIX,
         help=f"prefix of the branch made per checkout (default: {DEFAULT_BRANCH_PREFIX})",
     )
+    update.add_argument(
+        "--push",
+        action="store_true",
+        help="push each updated branch and print the link that opens its pull or "
+        "merge request",
+    )
+    update.add_argument(
+        "--remote",
+        default="origin",
+        help="the remote --push pushes to (default: origin)",
+    )
     return top
 
 
@@ -827,7 +899,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(report_table(rows))
         return 0 if all(row.ok for row in rows) else 1
 
-    options = UpdateOptions(args.template, args.vcs_ref, standard, args.branch_prefix)
+    options = UpdateOptions(
+        args.template,
+        args.vcs_ref,
+        standard,
+        args.branch_prefix,
+        args.remote if args.push else None,
+    )
     results: list[UpdateRow] = []
     for checkout in args.checkouts:
         if not args.json:
