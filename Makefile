@@ -33,7 +33,7 @@ ARGS ?=
 UV_CACHE_DIR ?= $(CURDIR)/.uv-cache
 export UV_CACHE_DIR
 
-.PHONY: demo tags browser test test-fast clean fleet
+.PHONY: demo tags browser promtool test test-fast clean fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,22 +63,31 @@ demo: $(STAMP)
 
 # The boot test opens the default service's /docs in headless Chromium: Debian's
 # package, installed here when missing and allowed (as root, CI), else asked for.
-browser:
-	@command -v chromium >/dev/null || { \
+# $(call need,COMMAND,PACKAGE,WHAT FOR): install Debian's PACKAGE when COMMAND is
+# missing and this is root on Debian; otherwise say what to install.
+define need
+	@command -v $(1) >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "Installing Chromium for the browser test (apt-get install chromium)"; \
+			echo "Installing $(2) for $(3) (apt-get install $(2))"; \
 			export DEBIAN_FRONTEND=noninteractive; \
-			apt-get install -y -q chromium >/dev/null \
-				|| { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+			apt-get install -y -q $(2) >/dev/null \
+				|| { apt-get update -q >/dev/null && apt-get install -y -q $(2) >/dev/null; }; \
 		else \
-			echo "The tests need Chromium: sudo apt-get install chromium" >&2; exit 1; \
+			echo "The tests need $(2) for $(3): sudo apt-get install $(2)" >&2; exit 1; \
 		fi; \
 	}
+endef
 
-test: $(STAMP) browser
+browser:
+	$(call need,chromium,chromium,the browser test)
+
+promtool:
+	$(call need,promtool,prometheus,the alert rules' tests)
+
+test: $(STAMP) browser promtool
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) promtool
 	$(BIN)/pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 fleet: $(STAMP)

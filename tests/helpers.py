@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
+import yaml
 from answer_sets import AnswerSet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -287,3 +289,72 @@ def failure_report(set_id: str, code: int | None, output: str) -> str:
         + "\n".join(excerpts)
         + f"\n--- last lines of its output ---\n{tail(output, 40)}"
     )
+
+
+def observability_problems(project: Path) -> list[str]:
+    """What is wrong with deploy/observability/ of a rendered project: alert rules that
+    promtool refuses or whose tests fail, dashboard queries that do not parse, and
+    metrics either reads that the service does not serve."""
+    folder = project / "deploy" / "observability"
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: `make promtool` installs it"
+    problems = []
+    for command in (
+        ["check", "rules", "alerts.yml"],
+        ["test", "rules", "alerts.test.yml"],
+    ):
+        done = subprocess.run(
+            [promtool, *command],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            problems.append(
+                f"promtool {' '.join(command)}:\n{done.stdout}{done.stderr}"
+            )
+    dashboard = json.loads((folder / "dashboard.json").read_text(encoding="utf-8"))
+    queries = [
+        target["expr"] for panel in dashboard["panels"] for target in panel["targets"]
+    ]
+    # Grafana's variables as Grafana fills them in, then each query as a recording
+    # rule: promtool parses it.
+    recorded = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {
+                        "record": f"dashboard:query_{index}",
+                        "expr": query.replace("$__rate_interval", "5m").replace(
+                            "$job", "service"
+                        ),
+                    }
+                    for index, query in enumerate(queries)
+                ],
+            }
+        ]
+    }
+    rules = folder.parent / "dashboard-queries.yml"
+    rules.write_text(yaml.safe_dump(recorded), encoding="utf-8")
+    try:
+        done = subprocess.run(
+            [promtool, "check", "rules", str(rules)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        rules.unlink()
+    if done.returncode != 0:
+        problems.append(f"dashboard queries:\n{done.stdout}{done.stderr}")
+    metrics_source = next(project.rglob("http/metrics.py")).read_text(encoding="utf-8")
+    served = set(re.findall(r'(?:Counter|Gauge|Histogram)\(\s*"(\w+)"', metrics_source))
+    alerts = (folder / "alerts.yml").read_text(encoding="utf-8")
+    for text in [*queries, alerts]:
+        for name in re.findall(r"\b([a-z_]+)\{", text):
+            base = re.sub(r"_(bucket|count|sum)$", "", name)
+            if name != "up" and name not in served and base not in served:
+                problems.append(f"{name} is read but not served ({sorted(served)})")
+    return problems

@@ -196,7 +196,7 @@ def test_manifests_follow_the_answer(answer_set: AnswerSet, render: Any) -> None
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
 
     assert answers["kubernetes"] == answer_set.answers["kubernetes"]
-    assert (project / "deploy").exists() == answers["kubernetes"]
+    assert (project / "deploy" / "k8s").exists() == answers["kubernetes"]
     if answers["kubernetes"]:
         check_base(project, answers)
 

@@ -17,7 +17,11 @@ from typing import Any
 import pytest
 import yaml
 from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
-from helpers import published_schema_problems, rendered_files
+from helpers import (
+    observability_problems,
+    published_schema_problems,
+    rendered_files,
+)
 from pytest_copie.plugin import Result
 from test_render import leftover_jinja, load_yaml
 
@@ -70,6 +74,12 @@ def test_every_set_is_microservices_with_a_broker() -> None:
 
 def test_no_leftover_jinja(project: Path) -> None:
     assert leftover_jinja(project) == []
+
+
+def test_alert_rules_pass_their_tests_and_the_dashboard_reads_served_metrics(
+    project: Path,
+) -> None:
+    assert observability_problems(project) == []
 
 
 def test_config_files_parse(project: Path) -> None:

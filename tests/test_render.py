@@ -28,7 +28,12 @@ from answer_sets import (
     answer_set_params,
     missing_pairs,
 )
-from helpers import REPO_ROOT, published_schema_problems, rendered_files
+from helpers import (
+    REPO_ROOT,
+    observability_problems,
+    published_schema_problems,
+    rendered_files,
+)
 from pytest_copie.plugin import Copie, Result
 
 Render = Callable[[AnswerSet], Result]
@@ -42,6 +47,16 @@ JINJA = re.compile(r"\{\{|\{%|\{#")
 LEGITIMATE = [
     # GitHub Actions expressions: ${{ github.ref }}
     (re.compile(r"\.github/workflows/[^/]+\.ya?ml"), re.compile(r"\$\{\{[^\n]*?\}\}")),
+    # Prometheus alert templates: {{ $labels.job }}, {{ $value | humanizePercentage }}
+    (
+        re.compile(r"deploy/observability/alerts\.yml"),
+        re.compile(r"\{\{ \$(labels\.\w+|value \| \w+) \}\}"),
+    ),
+    # Grafana legends: {{route}}
+    (
+        re.compile(r"deploy/observability/dashboard\.json"),
+        re.compile(r"\{\{\w+\}\}"),
+    ),
 ]
 
 
@@ -334,6 +349,12 @@ def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> Non
     proposes = "tools/template_update.py --open " + ci
     assert (proposes in job) == (updates == "pull_request")
     assert ("copier check-update --quiet" in job) == (updates == "notify")
+
+
+def test_alert_rules_pass_their_tests_and_the_dashboard_reads_served_metrics(
+    project: Path,
+) -> None:
+    assert observability_problems(project) == []
 
 
 def test_compose_and_ci_files_match_their_published_schemas(project: Path) -> None:

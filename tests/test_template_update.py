@@ -116,7 +116,9 @@ def left_as_it_was(project: Path, head: str) -> None:
     assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
 
 
-def test_without_a_newer_release_nothing_is_pushed(template: Path, tmp_path: Path) -> None:
+def test_without_a_newer_release_nothing_is_pushed(
+    template: Path, tmp_path: Path
+) -> None:
     project = service(template, tmp_path)
     head = git(project, "rev-parse", "HEAD").strip()
 
@@ -136,9 +138,7 @@ def test_a_new_release_is_proposed_on_a_branch_and_refreshed(
     description = tmp_path / "description.md"
     marker = tmp_path / "checked"
 
-    done = propose(
-        project, "--check", passing_check(marker), description=description
-    )
+    done = propose(project, "--check", passing_check(marker), description=description)
 
     assert done.returncode == 0, done.stdout + done.stderr
     left_as_it_was(project, head)
@@ -192,9 +192,7 @@ def test_conflicts_are_listed_and_the_checks_wait_for_them(
     description = tmp_path / "description.md"
     marker = tmp_path / "checked"
 
-    done = propose(
-        project, "--check", passing_check(marker), description=description
-    )
+    done = propose(project, "--check", passing_check(marker), description=description)
 
     assert done.returncode == 0, done.stdout + done.stderr
     left_as_it_was(project, head)

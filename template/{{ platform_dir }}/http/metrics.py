@@ -20,7 +20,8 @@ LATENCY_BUCKETS = (
 
 
 class HttpMetrics:
-    """Request latency, error counts and in-flight requests, on its own registry."""
+    """Request latency, error counts, in-flight requests and readiness, on its own
+    registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -43,6 +44,13 @@ class HttpMetrics:
             "Requests being handled now.",
             registry=self.registry,
         )
+        self.ready = Gauge(
+            "service_ready",
+            "1 when the last readiness check passed, 0 when it failed.",
+            registry=self.registry,
+        )
+        # Unknown until the first readiness check: an alert on 0 does not fire.
+        self.ready.set(float("nan"))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         status_label = str(status)
