@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Throughput of the generated service against a bare Starlette app, same server.
+"""Issue 18's targets, measured in one run against bare Starlette on the same server.
 
-Generates the default service from this repo (working tree included), serves it
-and a bare Starlette baseline with the same ASGI server and flags, loads them in
-turn (service, baseline, service, baseline, ...) on /health/live and on a
-20-row list, and prints requests/s (median of rounds), p50, p99 and the
-service/baseline ratio. A measurement tool: it exits 0 whatever the numbers.
+Renders the variants the selected targets need (this repo's working tree included),
+serves each, and loads it in turn with a bare Starlette app serving /health/live
+(target, baseline, target, baseline, ...). A target's ratio is its requests/s over
+the baseline's in the same rounds. Then the cold start (process start to the first
+200), `copier copy` and the default service's `make test`. Prints one table, or
+JSON with --json. A measurement tool: it exits 0 whatever the numbers.
 Flags: bench/README.md or `python3 bench/run.py --help`.
 """
 
@@ -13,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
-import http.client
 import json
 import os
-import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,790 +27,374 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
-HOST = "127.0.0.1"
-PACKAGE = "acme_service"
-SEED_USERS = 20
-ENDPOINTS = ("/health/live", f"/api/v1/users?limit={SEED_USERS}")
-TOOL_PINS = ("copier==9.19.1", "copier-template-extensions==0.3.4", "uv==0.13.8")
-STARTUP_TIMEOUT_S = 60.0
-NOISY_OTHER_CORES = 0.15  # foreign CPU use during a run above which the table warns
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# wrk prints this one line at the end of a run; run.py parses it.
-WRK_SCRIPT = r"""
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH_RESULT %d %d %.1f %.1f %d %d %d %d %d\n",
-    summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    e.connect, e.read, e.write, e.status, e.timeout))
-end
-"""
+from harness import (
+    BENCH,
+    NOISY_OTHER_CORES,
+    LoadGenerator,
+    Sample,
+    Server,
+    SetupError,
+    Tools,
+    _drain_log,
+    child_env,
+    find_tools,
+    free_port,
+    generate,
+    load,
+    log,
+    measured_load,
+    pinned,
+    request,
+    server_command,
+    start_server,
+    versions,
+    wait_for_quiet,
+)
+from targets import (
+    DEFAULT,
+    HEALTH,
+    PACKAGE,
+    TARGETS,
+    Databases,
+    Target,
+    Variant,
+    credentials,
+    seed,
+)
 
-
-class SetupError(RuntimeError):
-    """The service could not be generated, installed or started."""
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- tools
-
-
-@dataclass
-class Tools:
-    copier: str
-    uv: str
-    loadgen: str  # "wrk" or "python"
-
-
-def run(
-    cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> str:
-    """Run a setup command; raise SetupError with its output if it fails."""
-    result = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()
-        tail = "\n".join(output[-40:])
-        raise SetupError(f"`{' '.join(cmd)}` exited {result.returncode}:\n{tail}")
-    return result.stdout
-
-
-def find_tools(tmp: Path, loadgen: str, install: bool) -> Tools:
-    venv_bin = REPO / ".venv" / "bin"
-    copier = venv_bin / "copier"
-    uv: str | None = (
-        str(venv_bin / "uv") if (venv_bin / "uv").exists() else shutil.which("uv")
-    )
-    if not copier.exists():
-        log(
-            f"{copier} is missing: `make test` at the repo root creates .venv with "
-            "copier and uv. Bootstrapping a private venv under the tmp dir instead."
-        )
-        tools_venv = tmp / "tools"
-        run([sys.executable, "-m", "venv", str(tools_venv)])
-        run([str(tools_venv / "bin" / "pip"), "install", "-q", *TOOL_PINS])
-        copier = tools_venv / "bin" / "copier"
-        uv = str(tools_venv / "bin" / "uv")
-    if uv is None:
-        raise SetupError("uv not found in .venv/bin or on PATH")
-    return Tools(copier=str(copier), uv=uv, loadgen=choose_loadgen(loadgen, install))
-
-
-def choose_loadgen(wanted: str, install: bool) -> str:
-    if wanted == "python":
-        return "python"
-    if shutil.which("wrk"):
-        return "wrk"
-    if install and os.geteuid() == 0 and shutil.which("apt-get"):
-        log("wrk is missing; installing it with apt-get (running as root)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-
-        def apt_get(*words: str) -> int:
-            return subprocess.run(
-                ["apt-get", *words],
-                env=env,
-                check=False,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ).returncode
-
-        if apt_get("install", "-y", "wrk"):
-            apt_get("update")
-            apt_get("install", "-y", "wrk")
-        if shutil.which("wrk"):
-            return "wrk"
-    if wanted == "wrk":
-        raise SetupError(
-            "wrk is not installed and could not be installed (apt-get install wrk)"
-        )
-    log("wrk unavailable: falling back to the Python load generator (bench/loadgen.py)")
-    return "python"
-
-
-# ------------------------------------------------------------------------- project
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """The user's environment without anything that would reconfigure the service."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("APP_", "OTEL_", "GRANIAN_", "UVICORN_"))
-        and key not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH")
-    }
-    env.update(extra)
-    return env
-
-
-def generate(tools: Tools, tmp: Path, env: dict[str, str], servers: list[str]) -> Path:
-    project = tmp / "svc"
-    log(f"generating the default service into {project}")
-    run(
-        [
-            tools.copier,
-            "copy",
-            "--trust",
-            "--defaults",
-            "--vcs-ref",
-            "HEAD",
-            str(REPO),
-            str(project),
-        ],
-        env=env,
-    )
-    log("uv sync")
-    run([tools.uv, "sync"], cwd=project, env=env)
-    log("alembic upgrade head")
-    run(
-        [tools.uv, "run", "--no-sync", "alembic", "upgrade", "head"],
-        cwd=project,
-        env=env,
-    )
-    if "granian" in servers:
-        log("uv pip install granian (bench only)")
-        run([tools.uv, "pip", "install", "granian"], cwd=project, env=env)
-    return project
-
-
-def versions(project: Path) -> dict[str, str]:
-    names = [
-        "fastapi",
-        "starlette",
-        "uvicorn",
-        "uvloop",
-        "httptools",
-        "granian",
-        "pydantic",
-        "sqlalchemy",
-    ]
-    code = (
-        "import importlib.metadata as m, json, sys\n"
-        "out = {}\n"
-        f"for n in {names!r}:\n"
-        "    try: out[n] = m.version(n)\n"
-        "    except m.PackageNotFoundError: pass\n"
-        "out['python'] = sys.version.split()[0]\n"
-        "print(json.dumps(out))\n"
-    )
-    result = subprocess.run(
-        [str(project / ".venv" / "bin" / "python"), "-c", code],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return json.loads(result.stdout) if result.returncode == 0 else {}
-
-
-# -------------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def pinned(cpu: int | None):  # type: ignore[no-untyped-def]
-    if cpu is None:
-        return None
-
-    def pin() -> None:
-        os.sched_setaffinity(0, {cpu})
-
-    return pin
+EXTRA = ("cold-start", "copier-copy", "make-test")
+COLD_START_GOAL_S = 1.0
+COPY_GOAL_S = 2.5
+MAKE_TEST_GOAL_S = 45.0
 
 
 @dataclass
-class Server:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    stdout_path: Path
-    stderr_path: Path
+class Measured:
+    """The rounds of one target on one server, and the baseline's beside them."""
 
-    def url(self, path: str) -> str:
-        return f"http://{HOST}:{self.port}{path}"
-
-    def stderr_tail(self, lines: int = 30) -> str:
-        text = self.stderr_path.read_text(errors="replace").strip().splitlines()
-        out = self.stdout_path.read_text(errors="replace").strip().splitlines()
-        return "\n".join([*out[-lines:], *text[-lines:]])
-
-    def stop(self) -> None:
-        """SIGTERM the server's process group; SIGKILL whatever is left after 10 s."""
-        pgid = self.process.pid  # start_new_session: the group is the uv process's
-
-        def running() -> bool:
-            return self.process.poll() is None or group_alive(pgid)
-
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while running() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if running():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-
-
-def group_processes(pgid: int) -> list[list[str]]:
-    """/proc/<pid>/stat fields (from the state on) of each process in the group."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            found.append(fields)
-    return found
-
-
-def group_alive(pgid: int) -> bool:
-    return any(fields[0] != "Z" for fields in group_processes(pgid))
-
-
-def server_command(kind: str, uv: str, target: str, port: int) -> list[str]:
-    base = [uv, "run", "--no-sync"]
-    if kind == "uvicorn":
-        return [
-            *base,
-            "uvicorn",
-            "--factory",
-            target,
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-        ]
-    return [
-        *base,
-        "granian",
-        "--interface",
-        "asgi",
-        "--factory",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--loop",
-        "uvloop",
-        "--http",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        target,
-    ]
-
-
-def start_server(
-    name: str,
-    kind: str,
-    target: str,
-    project: Path,
-    tmp: Path,
-    tools: Tools,
-    env: dict[str, str],
-    cpu: int | None,
-) -> Server:
-    port = free_port()
-    stdout_path = tmp / f"{name}.stdout.log"
-    stderr_path = tmp / f"{name}.stderr.log"
-    with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
-        process = subprocess.Popen(
-            server_command(kind, tools.uv, target, port),
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=pinned(cpu),  # noqa: PLW1509 (run.py starts no threads)
-        )
-    server = Server(name, port, process, stdout_path, stderr_path)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SetupError(
-                f"{name} ({kind}) exited {process.returncode} at start-up:\n"
-                f"{server.stderr_tail()}"
-            )
-        try:
-            status, _, _ = request(port, "GET", "/health/live")
-            if status == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise SetupError(
-        f"{name} ({kind}) did not answer within {STARTUP_TIMEOUT_S:g} s:\n"
-        f"{server.stderr_tail()}"
-    )
-
-
-# Credentials of the benchmark's own account, sent on every request once signed in
-# (the baseline ignores them); empty when the service has no sign-in route.
-AUTH_HEADERS: dict[str, str] = {}
-BENCH_ACCOUNT = {"email": "bench@example.com", "password": "bench-password-0123456"}
-
-
-def request(
-    port: int, method: str, path: str, body: Any = None
-) -> tuple[int, str, bytes]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=10)
-    try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        headers.update(AUTH_HEADERS)
-        payload = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=payload, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.getheader("Content-Type", ""), response.read()
-    finally:
-        conn.close()
-
-
-def sign_in(service: Server) -> None:
-    """Register and log in when the service issues its own tokens (auth=jwt)."""
-    status, _, body = request(
-        service.port, "POST", "/api/v1/auth/register", BENCH_ACCOUNT
-    )
-    if status == 404:
-        return
-    if status not in (201, 409):
-        raise SetupError(f"POST /api/v1/auth/register answered {status}: {body[:300]!r}")
-    status, _, body = request(service.port, "POST", "/api/v1/auth/login", BENCH_ACCOUNT)
-    if status != 200:
-        raise SetupError(f"POST /api/v1/auth/login answered {status}: {body[:300]!r}")
-    token = json.loads(body)["data"]["access_token"]
-    AUTH_HEADERS["Authorization"] = f"Bearer {token}"
-    log("signed in: the API requests carry a bearer token")
-
-
-def capture(service: Server, tmp: Path) -> Path:
-    """Seed the users, then record what the service answers on each endpoint."""
-    sign_in(service)
-    for i in range(1, SEED_USERS + 1):
-        status, _, body = request(
-            service.port, "POST", "/api/v1/users", {"name": f"user-{i}"}
-        )
-        if status not in (200, 201):
-            raise SetupError(f"POST /api/v1/users answered {status}: {body[:300]!r}")
-    captured = []
-    for path in ENDPOINTS:
-        status, content_type, body = request(service.port, "GET", path)
-        if status != 200:
-            raise SetupError(f"GET {path} answered {status}: {body[:300]!r}")
-        log(f"captured GET {path}: {status}, {content_type}, {len(body)} bytes")
-        rows = json.loads(body).get("data") if path.startswith("/api/") else None
-        if isinstance(rows, list) and len(rows) != SEED_USERS:
-            log(f"warning: the list holds {len(rows)} rows, not {SEED_USERS}")
-        captured.append(
-            {
-                "path": path.split("?")[0],
-                "status": status,
-                "content_type": content_type,
-                "body_b64": base64.b64encode(body).decode(),
-            }
-        )
-    responses = tmp / "baseline-responses.json"
-    responses.write_text(json.dumps(captured))
-    return responses
-
-
-# ---------------------------------------------------------------------------- load
-
-
-@dataclass
-class Sample:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int
-    non_2xx: int
-    # CPU, in cores, used by the server's process group, and by everything but the
-    # server and the load generator (other sessions' work on this shared machine).
-    server_cores: float = 0.0
-    other_cores: float = 0.0
-
-
-def load(
-    tools: Tools,
-    project: Path,
-    tmp: Path,
-    url: str,
-    seconds: int,
-    connections: int,
-    cpu: int | None,
-) -> Sample:
-    if tools.loadgen == "wrk":
-        script = tmp / "report.lua"
-        if not script.exists():
-            script.write_text(WRK_SCRIPT)
-        cmd = [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(script),
-            *(f"-H{name}: {value}" for name, value in AUTH_HEADERS.items()),
-            url,
-        ]
-    else:
-        host_port, _, path = url.removeprefix("http://").partition("/")
-        cmd = [
-            str(project / ".venv" / "bin" / "python"),
-            str(BENCH / "loadgen.py"),
-            "--port",
-            host_port.split(":")[1],
-            "--path",
-            "/" + path,
-            "--connections",
-            str(connections),
-            "--duration",
-            str(seconds),
-            *(f"--header={name}: {value}" for name, value in AUTH_HEADERS.items()),
-        ]
-    result = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        check=False,
-        preexec_fn=pinned(cpu),
-        timeout=seconds + 60,
-    )
-    if result.returncode != 0:
-        raise SetupError(f"load generator failed: {result.stderr.strip()[-500:]}")
-    if tools.loadgen == "wrk":
-        line = next(
-            l for l in result.stdout.splitlines() if l.startswith("BENCH_RESULT")
-        )
-        requests_, duration_us, p50, p99, *errors = line.split()[1:]
-        requests_n = int(requests_)
-        return Sample(
-            rps=requests_n / (int(duration_us) / 1e6),
-            p50_ms=float(p50) / 1000,
-            p99_ms=float(p99) / 1000,
-            requests=requests_n,
-            errors=sum(int(e) for e in errors[:3]) + int(errors[4]),
-            non_2xx=int(errors[3]),
-        )
-    data = json.loads(result.stdout)
-    return Sample(
-        data["rps"],
-        data["p50_ms"],
-        data["p99_ms"],
-        data["requests"],
-        data["errors"],
-        data["non_2xx"],
-    )
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_s() -> float:
-    """CPU seconds the whole machine spent busy (steal included) since boot."""
-    with open("/proc/stat") as handle:
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (
-            int(x) for x in handle.readline().split()[1:9]
-        )
-    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
-
-
-def group_cpu_s(pgid: int) -> float:
-    """CPU seconds used by the live processes of one process group."""
-    ticks = sum(int(f[11]) + int(f[12]) for f in group_processes(pgid))
-    return ticks / CLOCK_TICKS
-
-
-def wait_for_quiet(limit_s: float) -> None:
-    """Wait (at most limit_s) until the machine is idle for one second."""
-    deadline = time.monotonic() + limit_s
-    waited = False
-    while True:
-        before = machine_busy_s()
-        time.sleep(1.0)
-        busy = machine_busy_s() - before
-        if busy < NOISY_OTHER_CORES or time.monotonic() >= deadline:
-            break
-        if not waited:
-            log(
-                f"machine busy ({busy:.2f} cores used by other processes): "
-                f"waiting up to {limit_s:g} s for it to settle"
-            )
-            waited = True
-    if waited and busy >= NOISY_OTHER_CORES:
-        log("still busy: measuring anyway")
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def measured_load(
-    server: Server,
-    tools: Tools,
-    project: Path,
-    tmp: Path,
-    url: str,
-    seconds: int,
-    connections: int,
-    cpu: int | None,
-) -> Sample:
-    """One measured run, with the CPU the server and everything else used meanwhile."""
-    before = (
-        time.monotonic(),
-        machine_busy_s(),
-        group_cpu_s(server.process.pid),
-        children_cpu_s(),
-    )
-    sample = load(tools, project, tmp, url, seconds, connections, cpu)
-    after = (
-        time.monotonic(),
-        machine_busy_s(),
-        group_cpu_s(server.process.pid),
-        children_cpu_s(),
-    )
-    elapsed, busy, served, loader = (b - a for a, b in zip(before, after, strict=True))
-    sample.server_cores = served / elapsed
-    sample.other_cores = max(0.0, (busy - served - loader) / elapsed)
-    return sample
-
-
-@dataclass
-class Row:
     server: str
-    endpoint: str
-    app: str
+    target: Target
     samples: list[Sample] = field(default_factory=list)
+    baseline: list[Sample] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
+        rps = statistics.median(s.rps for s in self.samples)
+        base = statistics.median(s.rps for s in self.baseline)
+        p99 = statistics.median(s.p99_ms for s in self.samples)
+        ratio = rps / base if base else 0.0
+        goal = self.target.goal_p99_ms
         return {
             "server": self.server,
-            "endpoint": self.endpoint,
-            "app": self.app,
-            "rps": round(statistics.median(s.rps for s in self.samples), 1),
-            "p50_ms": round(statistics.median(s.p50_ms for s in self.samples), 3),
-            "p99_ms": round(statistics.median(s.p99_ms for s in self.samples), 3),
+            "target": self.target.id,
+            "title": self.target.title,
+            "path": self.target.path,
+            "rps": round(rps, 1),
+            "p50_ms": round(statistics.median(s.p50_ms for s in self.samples), 2),
+            "p99_ms": round(p99, 2),
             "errors": sum(s.errors for s in self.samples),
             "non_2xx": sum(s.non_2xx for s in self.samples),
+            "baseline_rps": round(base, 1),
+            "ratio": round(ratio, 3),
+            "goal": f">= {self.target.goal_ratio:.2f}x"
+            + (f", p99 < {goal:g} ms" if goal else ""),
+            "met": ratio >= self.target.goal_ratio and (goal is None or p99 < goal),
             "rounds_rps": [round(s.rps, 1) for s in self.samples],
             "server_cores": round(
                 statistics.median(s.server_cores for s in self.samples), 2
             ),
-            "rps_per_core": round(
-                statistics.median(
-                    s.rps / s.server_cores for s in self.samples if s.server_cores
-                )
-                if any(s.server_cores for s in self.samples)
-                else 0.0,
-                1,
+            "max_other_cores": round(
+                max(s.other_cores for s in [*self.samples, *self.baseline]), 2
             ),
-            "max_other_cores": round(max(s.other_cores for s in self.samples), 2),
         }
 
 
-def bench_server(
-    kind: str,
-    args: argparse.Namespace,
-    tools: Tools,
-    project: Path,
-    tmp: Path,
-    env: dict[str, str],
-    responses: Path | None,
-    cpus: tuple[int | None, int | None],
-) -> tuple[list[Row], Path]:
-    server_cpu, load_cpu = cpus
-    servers: list[Server] = []
-    try:
-        log(f"[{kind}] starting the service")
-        service = start_server(
-            f"service-{kind}",
-            kind,
-            f"{PACKAGE}.main:create_app",
-            project,
-            tmp,
-            tools,
-            env,
-            server_cpu,
+@dataclass
+class Run:
+    args: argparse.Namespace
+    tools: Tools
+    tmp: Path
+    env: dict[str, str]
+    cpus: tuple[int | None, int | None]
+    projects: dict[Variant, Path] = field(default_factory=dict)
+    envs: dict[Variant, dict[str, str]] = field(default_factory=dict)
+    headers: dict[Variant, dict[str, str]] = field(default_factory=dict)
+    copy_s: float | None = None
+
+    def sample(self, server: Server, url: str, headers: dict[str, str]) -> Sample:
+        # bench/loadgen.py, when wrk is missing, runs on a generated project's uvloop.
+        python = next(iter(self.projects.values())) / ".venv" / "bin" / "python"
+        generator = LoadGenerator(
+            self.tools, python, self.tmp, self.args.connections, self.cpus[1]
         )
-        servers.append(service)
-        if responses is None:
-            responses = capture(service, tmp)
-        log(f"[{kind}] starting the baseline")
-        baseline_env = {
-            **env,
-            "PYTHONPATH": str(BENCH),
-            "BENCH_BASELINE_RESPONSES": str(responses),
-        }
-        baseline = start_server(
-            f"baseline-{kind}",
-            kind,
-            "baseline:create_app",
-            project,
-            tmp,
-            tools,
-            baseline_env,
-            server_cpu,
+        wait_for_quiet(self.args.quiet_wait)
+        if self.args.warmup > 0:
+            load(generator, url, self.args.warmup, headers)
+        sample = measured_load(server, generator, url, self.args.duration, headers)
+        if server.process.poll() is not None:
+            raise SetupError(f"{server.name} died under load:\n{server.stderr_tail()}")
+        _drain_log(server.stdout_path)
+        return sample
+
+
+# ----------------------------------------------------------------------- variants
+
+
+def prepare(run: Run, variants: list[Variant], databases: Databases) -> None:
+    for variant in variants:
+        project = run.tmp / variant.name
+        env = {**run.env, "APP_DATABASE_URL": databases.url(variant)}
+        copy_s = generate(
+            run.tools, project, dict(variant.answers), env, run.args.servers
         )
-        servers.append(baseline)
-        rows: list[Row] = []
-        for endpoint in ENDPOINTS:
-            pair = [
-                (service, Row(kind, endpoint, "service")),
-                (baseline, Row(kind, endpoint, "baseline")),
+        if variant == DEFAULT:
+            run.copy_s = copy_s
+        run.projects[variant] = project
+        run.envs[variant] = env
+
+
+def start(run: Run, kind: str, variant: Variant) -> Server:
+    project = run.projects[variant]
+    server = start_server(
+        f"{variant.name}-{kind}",
+        kind,
+        f"{PACKAGE}.main:create_app",
+        project,
+        run.tmp,
+        run.tools,
+        run.envs[variant],
+        run.cpus[0],
+    )
+    if variant not in run.headers:
+        headers = credentials(variant, server, project, run.tools, run.envs[variant])
+        seed(server, headers)
+        run.headers[variant] = headers
+    return server
+
+
+def start_baseline(run: Run, kind: str, service: Server) -> Server:
+    """Bare Starlette serving the bytes the service answers on /health/live."""
+    status, content_type, body = request(service.port, "GET", HEALTH)
+    responses = run.tmp / "baseline-responses.json"
+    responses.write_text(
+        json.dumps(
+            [
+                {
+                    "path": HEALTH,
+                    "status": status,
+                    "content_type": content_type,
+                    "body_b64": base64.b64encode(body).decode(),
+                }
             ]
-            for round_no in range(1, args.rounds + 1):
-                for server, row in pair:
-                    url = server.url(endpoint)
-                    wait_for_quiet(args.quiet_wait)
-                    if args.warmup > 0:
-                        load(
-                            tools,
-                            project,
-                            tmp,
-                            url,
-                            args.warmup,
-                            args.connections,
-                            load_cpu,
+        )
+    )
+    env = {
+        **run.env,
+        "PYTHONPATH": str(BENCH),
+        "BENCH_BASELINE_RESPONSES": str(responses),
+    }
+    project = next(iter(run.projects.values()))
+    return start_server(
+        f"baseline-{kind}",
+        kind,
+        "baseline:create_app",
+        project,
+        run.tmp,
+        run.tools,
+        env,
+        run.cpus[0],
+    )
+
+
+def measure(run: Run, kind: str, targets: list[Target]) -> list[Measured]:
+    results: list[Measured] = []
+    baseline: Server | None = None
+    try:
+        for variant in dict.fromkeys(target.variant for target in targets):
+            service = start(run, kind, variant)
+            try:
+                if baseline is None:
+                    baseline = start_baseline(run, kind, service)
+                headers = run.headers[variant]
+                for target in (t for t in targets if t.variant == variant):
+                    measured = Measured(kind, target)
+                    for round_no in range(1, run.args.rounds + 1):
+                        own = run.sample(service, service.url(target.path), headers)
+                        base = run.sample(baseline, baseline.url(HEALTH), {})
+                        measured.samples.append(own)
+                        measured.baseline.append(base)
+                        log(
+                            f"[{kind}] {target.id} round {round_no}: "
+                            f"{own.rps:,.0f} req/s (baseline {base.rps:,.0f}), "
+                            f"p50 {own.p50_ms:.2f} ms, p99 {own.p99_ms:.2f} ms, "
+                            f"errors {own.errors}, non-2xx {own.non_2xx}, "
+                            f"server CPU {own.server_cores:.2f}, "
+                            f"other CPU {max(own.other_cores, base.other_cores):.2f}"
                         )
-                    sample = measured_load(
-                        server,
-                        tools,
-                        project,
-                        tmp,
-                        url,
-                        args.duration,
-                        args.connections,
-                        load_cpu,
-                    )
-                    row.samples.append(sample)
-                    if server.process.poll() is not None:
-                        raise SetupError(
-                            f"{server.name} died under load:\n{server.stderr_tail()}"
-                        )
-                    lines = _drain_log(server.stdout_path)
-                    note = f", {lines} access-log lines" if server is service else ""
-                    log(
-                        f"[{kind}] {endpoint} round {round_no} {row.app}: "
-                        f"{sample.rps:,.0f} req/s, p50 {sample.p50_ms:.2f} ms, "
-                        f"p99 {sample.p99_ms:.2f} ms, errors {sample.errors}, "
-                        f"non-2xx {sample.non_2xx}, server CPU {sample.server_cores:.2f}, "
-                        f"other CPU {sample.other_cores:.2f}{note}"
-                    )
-            rows.extend(row for _, row in pair)
-        return rows, responses
+                    results.append(measured)
+            finally:
+                service.stop()
     finally:
-        for server in servers:
-            server.stop()
+        if baseline is not None:
+            baseline.stop()
+    return results
 
 
-def _drain_log(path: Path) -> int:
-    """Count the lines the server wrote since the last call, then empty the file."""
-    with open(path, "rb") as handle:
-        lines = sum(
-            chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")
+# ------------------------------------------------------------------ one-off times
+
+
+def cold_start(run: Run, project: Path, target: str, env: dict[str, str]) -> float:
+    """Seconds from spawning the server to its first 200 on /health/live."""
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        server_command("uvicorn", project, target, port),
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=pinned(run.cpus[0]),  # noqa: PLW1509 (run.py starts no threads)
+    )
+    server = Server("cold-start", port, process, run.tmp / "cs.out", run.tmp / "cs.err")
+    try:
+        while time.perf_counter() - started < 60:
+            if process.poll() is not None:
+                raise SetupError(f"the server exited {process.returncode} at start-up")
+            try:
+                if request(port, "GET", HEALTH)[0] == 200:
+                    return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.005)
+        raise SetupError("the server did not answer within 60 s")
+    finally:
+        server.stop()
+
+
+def cold_starts(run: Run) -> dict[str, Any]:
+    project = run.projects[DEFAULT]
+    env = {**run.envs[DEFAULT], "PYTHONPATH": str(BENCH)}
+    service, bare = [], []
+    for _ in range(run.args.cold_starts):
+        wait_for_quiet(run.args.quiet_wait)
+        service.append(cold_start(run, project, f"{PACKAGE}.main:create_app", env))
+        bare.append(
+            cold_start(
+                run,
+                project,
+                "baseline:create_app",
+                {
+                    **env,
+                    "BENCH_BASELINE_RESPONSES": str(
+                        run.tmp / "baseline-responses.json"
+                    ),
+                },
+            )
         )
-    os.truncate(path, 0)
-    return lines
+    log(
+        f"cold starts: service {[round(s, 2) for s in service]}, baseline {[round(s, 2) for s in bare]}"
+    )
+    median = statistics.median(service)
+    return {
+        "target": "cold-start",
+        "seconds": round(median, 3),
+        "baseline_seconds": round(statistics.median(bare), 3),
+        "runs": [round(s, 3) for s in service],
+        "goal": f"< {COLD_START_GOAL_S:g} s",
+        "met": median < COLD_START_GOAL_S,
+    }
 
 
-# ---------------------------------------------------------------------------- report
+def make_test(run: Run) -> dict[str, Any]:
+    project = run.projects[DEFAULT]
+    wait_for_quiet(run.args.quiet_wait)
+    log("make test in the default service")
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["make", "test"],
+        cwd=project,
+        env=run.envs[DEFAULT],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    passed = next(
+        (line for line in reversed(result.stdout.splitlines()) if " passed" in line), ""
+    )
+    return {
+        "target": "make-test",
+        "seconds": round(seconds, 1),
+        "exit": result.returncode,
+        "summary": passed.strip("= "),
+        "goal": f"< {MAKE_TEST_GOAL_S:g} s",
+        "met": result.returncode == 0 and seconds < MAKE_TEST_GOAL_S,
+    }
 
 
-def report(rows: list[Row]) -> list[dict[str, Any]]:
-    summaries = [row.summary() for row in rows]
-    by_key = {(s["server"], s["endpoint"], s["app"]): s for s in summaries}
-    for s in summaries:
-        base = by_key[(s["server"], s["endpoint"], "baseline")]
-        s["ratio"] = round(s["rps"] / base["rps"], 3) if base["rps"] else None
-        s["ratio_per_core"] = (
-            round(s["rps_per_core"] / base["rps_per_core"], 3)
-            if base["rps_per_core"]
-            else None
-        )
-    return summaries
+# ------------------------------------------------------------------------- report
 
 
-def print_table(summaries: list[dict[str, Any]]) -> None:
+def print_table(rows: list[dict[str, Any]], times: list[dict[str, Any]]) -> None:
     header = (
         "server",
-        "endpoint",
-        "app",
+        "target",
         "req/s",
         "p50 ms",
         "p99 ms",
-        "service/baseline",
-        "server CPU",
-        "req/CPU-s",
-        "per-CPU ratio",
+        "errors",
+        "ratio",
+        "goal",
+        "met",
     )
-    body = []
-    for s in summaries:
-        service = s["app"] == "service"
-        ratio = f"{s['ratio']:.2f}x" if service and s["ratio"] else ""
-        per_core = (
-            f"{s['ratio_per_core']:.2f}x" if service and s["ratio_per_core"] else ""
+    body = [
+        (
+            r["server"],
+            r["title"],
+            f"{r['rps']:,.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+            str(r["errors"] + r["non_2xx"]),
+            f"{r['ratio']:.3f}x",
+            r["goal"],
+            "yes" if r["met"] else "no",
         )
-        flag = " (!)" if s["errors"] or s["non_2xx"] else ""
-        body.append(
-            (
-                s["server"],
-                s["endpoint"],
-                s["app"] + flag,
-                f"{s['rps']:,.0f}",
-                f"{s['p50_ms']:.2f}",
-                f"{s['p99_ms']:.2f}",
-                ratio,
-                f"{s['server_cores']:.2f}",
-                f"{s['rps_per_core']:,.0f}",
-                per_core,
-            )
-        )
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    numeric = set(range(3, len(header)))
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    numeric = {2, 3, 4, 5, 6}
 
-    def fmt(r: tuple[str, ...]) -> str:
+    def fmt(line: tuple[str, ...]) -> str:
         return "  ".join(
-            c.rjust(w) if i in numeric else c.ljust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
+            cell.rjust(width) if i in numeric else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
 
     print(fmt(header))
     print("  ".join("-" * w for w in widths))
-    for r in body:
-        print(fmt(r))
-    if any(s["errors"] or s["non_2xx"] for s in summaries):
-        print("(!) socket errors or non-2xx answers during the run: see --json")
-    busiest = max(s["max_other_cores"] for s in summaries)
+    for line in body:
+        print(fmt(line))
+    for server in dict.fromkeys(r["server"] for r in rows):
+        bases = [r["baseline_rps"] for r in rows if r["server"] == server]
+        print(
+            f"baseline ({server}, bare Starlette {HEALTH}): "
+            f"{statistics.median(bases):,.0f} req/s (median over the targets' rounds)"
+        )
+    for t in times:
+        detail = {
+            "cold-start": lambda t: (
+                f"{t['seconds']:.2f} s (bare Starlette {t['baseline_seconds']:.2f} s), runs {t['runs']}"
+            ),
+            "copier-copy": lambda t: f"{t['seconds']:.2f} s",
+            "make-test": lambda t: (
+                f"{t['seconds']:.1f} s, exit {t['exit']}, {t['summary']}"
+            ),
+        }[t["target"]](t)
+        print(
+            f"{t['target']}: {detail}; goal {t['goal']}: {'met' if t['met'] else 'not met'}"
+        )
+    busiest = max([r["max_other_cores"] for r in rows] or [0.0])
     if busiest > NOISY_OTHER_CORES:
         print(
             f"warning: other processes used up to {busiest:.2f} cores during a run; "
@@ -821,16 +402,22 @@ def print_table(summaries: list[dict[str, Any]]) -> None:
         )
 
 
-# ------------------------------------------------------------------------------ main
+# --------------------------------------------------------------------------- main
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ids = [t.id for t in TARGETS] + list(EXTRA)
+    parser.add_argument(
+        "--targets",
+        default=",".join(ids),
+        help=f"comma-separated, of: {', '.join(ids)} (default: all)",
+    )
     parser.add_argument(
         "--server",
         choices=["uvicorn", "granian", "both"],
         default="uvicorn",
-        help="ASGI server for both apps (default: uvicorn)",
+        help="ASGI server for the service and the baseline (default: uvicorn)",
     )
     parser.add_argument(
         "--duration",
@@ -842,19 +429,25 @@ def parse_args() -> argparse.Namespace:
         "--warmup",
         type=int,
         default=2,
-        help="seconds of unmeasured load before each run (default: 2; 0: none)",
+        help="seconds of unmeasured load before each run (default: 2)",
     )
     parser.add_argument(
         "--rounds",
         type=int,
         default=3,
-        help="service/baseline alternations per endpoint (default: 3)",
+        help="target/baseline alternations per target (default: 3)",
     )
     parser.add_argument(
         "--connections",
         type=int,
-        default=32,
-        help="keep-alive connections (default: 32)",
+        default=64,
+        help="keep-alive connections (default: 64)",
+    )
+    parser.add_argument(
+        "--cold-starts",
+        type=int,
+        default=5,
+        help="cold starts to take the median of (default: 5)",
     )
     parser.add_argument(
         "--loadgen",
@@ -865,11 +458,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--no-install", action="store_true", help="never apt-get install wrk"
     )
-    parser.add_argument(
-        "--no-pin",
-        action="store_true",
-        help="do not pin the server to CPU 0 and the load generator to CPU 1",
-    )
+    parser.add_argument("--no-pin", action="store_true", help="no CPU pinning")
     parser.add_argument(
         "--env",
         action="append",
@@ -882,20 +471,27 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=30.0,
         metavar="SECONDS",
-        help="before each run, wait up to this long for other processes "
-        "to leave the CPUs idle (default: 30; 0: never wait)",
+        help="before each run, wait up to this long for an idle machine (default: 30)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print JSON instead of the table"
     )
     parser.add_argument(
-        "--keep", action="store_true", help="keep the tmp dir (generated project, logs)"
+        "--keep", action="store_true", help="keep the tmp dir (projects, logs)"
     )
     args = parser.parse_args()
-    if args.duration < 1 or args.rounds < 1 or args.connections < 1 or args.warmup < 0:
+    args.selected = [name.strip() for name in args.targets.split(",") if name.strip()]
+    unknown = sorted(set(args.selected) - set(ids))
+    if unknown:
+        parser.error(f"unknown targets: {', '.join(unknown)}")
+    if (
+        min(args.duration, args.rounds, args.connections, args.cold_starts) < 1
+        or args.warmup < 0
+    ):
         parser.error(
-            "--duration, --rounds and --connections must be >= 1, --warmup >= 0"
+            "--duration, --rounds, --connections, --cold-starts >= 1; --warmup >= 0"
         )
+    args.servers = ["uvicorn", "granian"] if args.server == "both" else [args.server]
     return args
 
 
@@ -905,53 +501,57 @@ def _interrupt(*_: object) -> None:
 
 def main() -> int:
     args = parse_args()
-    servers = ["uvicorn", "granian"] if args.server == "both" else [args.server]
     tmp = Path(tempfile.mkdtemp(prefix="backend-architect-bench-"))
     signal.signal(signal.SIGTERM, _interrupt)
+    databases = Databases(tmp)
     try:
         tools = find_tools(tmp, args.loadgen, not args.no_install)
-        db_dir = tmp / "db"
-        db_dir.mkdir(parents=True, exist_ok=True)
         extra = dict(item.split("=", 1) for item in args.env)
-        env = child_env(
-            {
-                "APP_DATABASE_URL": f"sqlite+aiosqlite:///{db_dir / 'bench.db'}",
-                # One load generator is one client: it measures throughput, not the
-                # limiter's refusals (the limiter still runs and counts every call).
-                "APP_RATE_LIMIT_PER_MINUTE": "1000000000",
-                **extra,
-            }
-        )
-        project = generate(tools, tmp, env, servers)
+        # One load generator is one client: it measures throughput, not the
+        # limiter's refusals (the limiter still runs and counts every call).
+        env = child_env({"APP_RATE_LIMIT_PER_MINUTE": "1000000000", **extra})
         can_pin = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
         cpus: tuple[int | None, int | None] = (
             tuple(sorted(os.sched_getaffinity(0))[:2]) if can_pin else (None, None)  # type: ignore[assignment]
         )
-        rows: list[Row] = []
-        responses: Path | None = None
-        for kind in servers:
-            kind_rows, responses = bench_server(
-                kind, args, tools, project, tmp, env, responses, cpus
+        run = Run(args, tools, tmp, env, cpus)
+        targets = [t for t in TARGETS if t.id in args.selected]
+        variants = [DEFAULT, *dict.fromkeys(t.variant for t in targets)]
+        if not set(EXTRA) & set(args.selected):
+            variants = variants[1:] or [DEFAULT]
+        prepare(run, list(dict.fromkeys(variants)), databases)
+        rows: list[dict[str, Any]] = []
+        for kind in args.servers:
+            rows.extend(m.summary() for m in measure(run, kind, targets))
+        times: list[dict[str, Any]] = []
+        if "cold-start" in args.selected:
+            if not (tmp / "baseline-responses.json").exists():
+                baseline_from_default(run)
+            times.append(cold_starts(run))
+        if "copier-copy" in args.selected and run.copy_s is not None:
+            times.append(
+                {
+                    "target": "copier-copy",
+                    "seconds": round(run.copy_s, 2),
+                    "goal": f"< {COPY_GOAL_S:g} s",
+                    "met": run.copy_s < COPY_GOAL_S,
+                }
             )
-            rows.extend(kind_rows)
-        summaries = report(rows)
+        if "make-test" in args.selected:
+            times.append(make_test(run))
         if args.json:
+            config = {
+                "duration_s": args.duration,
+                "warmup_s": args.warmup,
+                "rounds": args.rounds,
+                "connections": args.connections,
+                "loadgen": tools.loadgen,
+                "pinned_cpus": list(cpus) if can_pin else None,
+                "versions": versions(run.projects[variants[0]]),
+            }
             print(
                 json.dumps(
-                    {
-                        "config": {
-                            "duration_s": args.duration,
-                            "warmup_s": args.warmup,
-                            "rounds": args.rounds,
-                            "connections": args.connections,
-                            "quiet_wait_s": args.quiet_wait,
-                            "loadgen": tools.loadgen,
-                            "pinned_cpus": list(cpus) if can_pin else None,
-                            "versions": versions(project),
-                        },
-                        "results": summaries,
-                    },
-                    indent=2,
+                    {"config": config, "targets": rows, "times": times}, indent=2
                 )
             )
         else:
@@ -962,9 +562,9 @@ def main() -> int:
             )
             print(
                 f"load: {tools.loadgen}, {args.connections} connections, "
-                f"{args.rounds} x {args.duration} s per app and endpoint, {pinning}"
+                f"{args.rounds} x {args.duration} s per target and baseline, {pinning}"
             )
-            print_table(summaries)
+            print_table(rows, times)
         return 0
     except SetupError as exc:
         log(f"setup failed: {exc}")
@@ -973,10 +573,20 @@ def main() -> int:
         log("interrupted")
         return 130
     finally:
+        databases.drop()
         if args.keep:
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def baseline_from_default(run: Run) -> None:
+    """The baseline's bytes, when no throughput target ran to record them."""
+    service = start(run, "uvicorn", DEFAULT)
+    try:
+        start_baseline(run, "uvicorn", service).stop()
+    finally:
+        service.stop()
 
 
 if __name__ == "__main__":
