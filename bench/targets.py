@@ -45,7 +45,8 @@ class Target:
     title: str
     variant: Variant
     path: str
-    goal_ratio: float
+    # None: a reference measured for comparison, with no goal of its own.
+    goal_ratio: float | None
     goal_p99_ms: float | None = None
 
 
@@ -53,6 +54,8 @@ DEFAULT = Variant("default")
 API_KEY = Variant("api-key", (("auth", "api_key"),))
 OPEN = Variant("open", (("auth", "none"),))
 UNCACHED = Variant("uncached", (("auth", "none"), ("cache", "none")))
+# Not rendered: bench/ceiling.py, served from the default variant's venv.
+FASTAPI = Variant("fastapi")
 UNCACHED_PG = Variant(
     "uncached-pg", (("auth", "none"), ("cache", "none"), ("database", "postgresql"))
 )
@@ -77,6 +80,13 @@ TARGETS = (
         LIST,
         0.08,
         50,
+    ),
+    Target(
+        "fastapi-list",
+        "FastAPI alone: the list route's dependencies, fixed bytes (reference)",
+        FASTAPI,
+        LIST,
+        None,
     ),
 )
 
