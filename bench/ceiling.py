@@ -47,6 +47,11 @@ def create_app() -> FastAPI:
     app = FastAPI()
     app.state.service = Service()
 
+    @app.get("/health/live")
+    async def live() -> Response:
+        # What run.py waits for before it loads a server.
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
     @app.get("/api/v1/users")
     async def list_users(
         _: Annotated[Service, Depends(service)],
