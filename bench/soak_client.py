@@ -141,7 +141,8 @@ async def worker(
             else:
                 await update(client, tally, principal)
         except httpx.HTTPError as exc:
-            tally.unexpected.append({"error": repr(exc)})
+            seconds = round(time.monotonic() - tally.started, 1)
+            tally.unexpected.append({"error": repr(exc), "at_s": seconds})
 
 
 def summary(tally: Tally) -> dict[str, Any]:
@@ -174,7 +175,9 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--principals", type=int, default=8)
     args = parser.parse_args()
-    limits = httpx.Limits(max_connections=args.connections)
+    # Idle connections are dropped before uvicorn's keep-alive timeout (5 s) ends
+    # them: otherwise a request sent as the server closes the connection is lost.
+    limits = httpx.Limits(max_connections=args.connections, keepalive_expiry=2)
     async with httpx.AsyncClient(
         base_url=args.url, limits=limits, timeout=30
     ) as client:
