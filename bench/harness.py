@@ -148,6 +148,31 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def copier_copy(tools: Tools, project: Path, answers: dict[str, str]) -> list[str]:
+    """`copier copy` of this repo's working tree, the defaults but for `answers`."""
+    data = [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
+    return [
+        tools.copier,
+        "copy",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        "--vcs-ref",
+        "HEAD",
+        *data,
+        str(REPO),
+        str(project),
+    ]
+
+
+def discard(tmp: Path, keep: bool) -> None:
+    """Remove the run's tmp dir, or say where it is kept."""
+    if keep:
+        log(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def generate(
     tools: Tools,
     project: Path,
@@ -157,24 +182,9 @@ def generate(
 ) -> None:
     """Render the template with `answers` (defaults for the rest) into `project`,
     install it and migrate its database."""
-    data = [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
     described = ", ".join(f"{k}={v}" for k, v in answers.items()) or "default answers"
     log(f"generating {project.name} ({described})")
-    run(
-        [
-            tools.copier,
-            "copy",
-            "--trust",
-            "--defaults",
-            "--quiet",
-            "--vcs-ref",
-            "HEAD",
-            *data,
-            str(REPO),
-            str(project),
-        ],
-        env=env,
-    )
+    run(copier_copy(tools, project, answers), env=env)
     # Compiled as the Dockerfile does (UV_COMPILE_BYTECODE=1): a start-up that
     # compiles every module first is not the one a deployment sees.
     run([tools.uv, "sync", "--compile-bytecode"], cwd=project, env=env)

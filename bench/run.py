@@ -16,7 +16,6 @@ import argparse
 import base64
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -32,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     BENCH,
     NOISY_OTHER_CORES,
-    REPO,
     LoadGenerator,
     Sample,
     Server,
@@ -40,6 +38,8 @@ from harness import (
     Tools,
     _drain_log,
     child_env,
+    copier_copy,
+    discard,
     find_tools,
     free_port,
     generate,
@@ -358,17 +358,7 @@ def copier_copies(run: Run, count: int = 3) -> dict[str, Any]:
         wait_for_quiet(run.args.quiet_wait)
         started = time.perf_counter()
         subprocess.run(
-            [
-                run.tools.copier,
-                "copy",
-                "--trust",
-                "--defaults",
-                "--quiet",
-                "--vcs-ref",
-                "HEAD",
-                str(REPO),
-                str(run.tmp / f"copy-{i}"),
-            ],
+            copier_copy(run.tools, run.tmp / f"copy-{i}", {}),
             env=run.env,
             capture_output=True,
             check=True,
@@ -651,10 +641,7 @@ def main() -> int:
         return 130
     finally:
         databases.drop()
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp, args.keep)
 
 
 def baseline_from_default(run: Run) -> None:

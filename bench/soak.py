@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from harness import (
     BENCH,
     SetupError,
     child_env,
+    discard,
     find_tools,
     generate,
     group_processes,
@@ -234,10 +234,7 @@ def main() -> int:
         return 2
     finally:
         databases.drop()
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp, args.keep)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
