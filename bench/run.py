@@ -375,29 +375,36 @@ def copier_copies(run: Run, count: int = 3) -> dict[str, Any]:
 
 
 def make_test(run: Run) -> dict[str, Any]:
+    """The default service's `make test`, twice: the first run also writes pytest's
+    caches (rewritten test modules); the second is the developer loop's."""
     project = run.projects[DEFAULT]
-    wait_for_quiet(run.args.quiet_wait)
-    log("make test in the default service")
-    started = time.perf_counter()
-    result = subprocess.run(
-        ["make", "test"],
-        cwd=project,
-        env=run.envs[DEFAULT],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
+    seconds: list[float] = []
+    for _ in range(2):
+        wait_for_quiet(run.args.quiet_wait)
+        log("make test in the default service")
+        started = time.perf_counter()
+        result = subprocess.run(
+            ["make", "test"],
+            cwd=project,
+            env=run.envs[DEFAULT],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            break
     passed = next(
         (line for line in reversed(result.stdout.splitlines()) if " passed" in line), ""
     )
     return {
         "target": "make-test",
-        "seconds": round(seconds, 1),
+        "seconds": round(seconds[-1], 1),
+        "runs": [round(s, 1) for s in seconds],
         "exit": result.returncode,
         "summary": passed.strip("= "),
         "goal": f"< {MAKE_TEST_GOAL_S:g} s",
-        "met": result.returncode == 0 and seconds < MAKE_TEST_GOAL_S,
+        "met": result.returncode == 0 and seconds[-1] < MAKE_TEST_GOAL_S,
     }
 
 
@@ -471,7 +478,10 @@ def print_time(t: dict[str, Any]) -> None:
             f"runs {t['runs']}"
         )
     elif t["target"] == "make-test":
-        detail = f"{t['seconds']:.1f} s, exit {t['exit']}, {t['summary']}"
+        detail = (
+            f"{t['seconds']:.1f} s (runs {t['runs']}), exit {t['exit']}, "
+            f"{t['summary']}"
+        )
     else:
         detail = f"{t['seconds']:.2f} s, runs {t['runs']}"
     met = "met" if t["met"] else "not met"
