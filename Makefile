@@ -33,7 +33,7 @@ ARGS ?=
 UV_CACHE_DIR ?= $(CURDIR)/.uv-cache
 export UV_CACHE_DIR
 
-.PHONY: demo tags browser promtool test test-fast clean fleet
+.PHONY: demo tags browser promtool redocly mermaid test test-fast clean fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,7 +84,24 @@ browser:
 promtool:
 	$(call need,promtool,prometheus,the alert rules' tests)
 
-test: $(STAMP) browser promtool
+# The OpenAPI lint of tests/test_generated.py: Redocly CLI, pinned, from npm.
+REDOCLY_VERSION := 2.77.0
+REDOCLY := .npm-tools/node_modules/.bin/redocly
+$(REDOCLY):
+	$(call need,npm,npm,the OpenAPI lint)
+	npm install --silent --no-audit --no-fund --prefix .npm-tools @redocly/cli@$(REDOCLY_VERSION)
+redocly: $(REDOCLY)
+
+# tests/test_diagrams.py renders the generated Mermaid diagrams with Mermaid's CLI, in
+# Debian's Chromium (Puppeteer's own download is skipped).
+MERMAID_CLI_VERSION := 11.17.0
+MMDC := .npm-tools/node_modules/.bin/mmdc
+$(MMDC):
+	$(call need,npm,npm,the diagram tests)
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install --silent --no-audit --no-fund --prefix .npm-tools @mermaid-js/mermaid-cli@$(MERMAID_CLI_VERSION)
+mermaid: browser $(MMDC)
+
+test: $(STAMP) browser promtool redocly mermaid
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 test-fast: $(STAMP) promtool
@@ -95,6 +112,6 @@ fleet: $(STAMP)
 	$(BIN)/python tools/fleet.py report $(ARGS) $(REPOS)
 
 clean:
-	rm -rf $(VENV) .uv-cache .pytest_cache .ruff_cache .mypy_cache site
+	rm -rf $(VENV) .uv-cache .npm-tools .pytest_cache .ruff_cache .mypy_cache site
 	find . -path ./demo -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 	@if [ -e demo ]; then echo "./demo was kept (it may hold your changes): rm -rf demo to remove it."; fi

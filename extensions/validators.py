@@ -13,6 +13,10 @@ from jinja2.ext import Extension
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# The license of a service that is not published; anything else is an SPDX identifier
+# (letters, digits, ".", "-" and "+", as in MIT, Apache-2.0, GPL-3.0-or-later).
+PROPRIETARY = "Proprietary"
+SPDX_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 
 # Names a service's own package may not take: they would shadow a dependency
 # or one of the generated top-level modules.
@@ -115,6 +119,15 @@ def email_error(value: str) -> str:
     return ""
 
 
+def license_error(value: str) -> str:
+    if value != PROPRIETARY and not SPDX_ID_RE.match(str(value)):
+        return (
+            f"'{value}' is not a license identifier: give an SPDX identifier such as "
+            f"MIT or Apache-2.0, or {PROPRIETARY}."
+        )
+    return ""
+
+
 def rate_limit_per_minute_error(value: Any) -> str:
     # Copier casts the answer to int first; a bool is an int to Python, not here.
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -169,6 +182,7 @@ class ValidatorExtension(Extension):
                 "slug_error": slug_error,
                 "package_name_error": package_name_error,
                 "email_error": email_error,
+                "license_error": license_error,
                 # names.py's `singular` filter, looked up when the answer is checked.
                 "domains_error": lambda value, architecture="monolith": domains_error(
                     value, architecture, singular=environment.filters["singular"]

@@ -358,3 +358,54 @@ def observability_problems(project: Path) -> list[str]:
             if name != "up" and name not in served and base not in served:
                 problems.append(f"{name} is read but not served ({sorted(served)})")
     return problems
+
+
+# Prints the OpenAPI document of the service whose main module is given.
+_DUMP_OPENAPI = (
+    "import json, sys; from importlib import import_module; "
+    "print(json.dumps(import_module(sys.argv[1]).create_app().openapi()))"
+)
+
+
+def openapi_lint_problems(project: Path, env: Mapping[str, str]) -> list[str]:
+    """What Redocly's recommended ruleset finds in the OpenAPI document of each
+    service of `project` (installed), errors and warnings alike."""
+    redocly = REPO_ROOT / ".npm-tools" / "node_modules" / ".bin" / "redocly"
+    assert redocly.is_file(), "Redocly CLI is missing: `make redocly` installs it"
+    problems = []
+    for main in sorted(project.glob("**/src/*/main.py")):
+        # A service's venv, or the workspace's at a microservices root.
+        venv = next(p / ".venv" for p in main.parents if (p / ".venv").is_dir())
+        module = f"{main.parent.name}.main"
+        dumped = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", _DUMP_OPENAPI, module],
+            cwd=main.parents[2],
+            env={**env, "APP_ENVIRONMENT": "development"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert dumped.returncode == 0, dumped.stderr[-3000:]
+        document = venv / "openapi.json"
+        document.write_text(dumped.stdout, encoding="utf-8")
+        linted = subprocess.run(
+            [str(redocly), "lint", "--extends", "recommended", "--format", "json"]
+            + [str(document)],
+            env={
+                **env,
+                "REDOCLY_TELEMETRY": "off",
+                "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true",
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        document.unlink()
+        report = json.loads(linted.stdout)
+        if report["totals"]["errors"] or report["totals"]["warnings"]:
+            found = [
+                f"{problem['ruleId']}: {problem['message']}"
+                for problem in report["problems"]
+            ]
+            problems.append(f"{module}: " + "; ".join(found))
+    return problems

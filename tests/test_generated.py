@@ -2,7 +2,8 @@
 
 `make check` in the raw render: ruff check, ruff format --check, black --check,
 mypy --strict, import-linter and the project's own tests with coverage >= 90 %
-(against the real PostgreSQL for database=postgresql). Runs as a new user
+(against the real PostgreSQL for database=postgresql); then the OpenAPI document
+of each service through Redocly's recommended lint rules. Runs as a new user
 would: no uv on PATH (the Makefile bootstraps its own), installs share one uv cache.
 For a microservices system that is every service's gates and suite, the platform
 library's gates, and the cross-service tests that run the services as processes.
@@ -14,7 +15,12 @@ from pathlib import Path
 
 import pytest
 from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
-from helpers import failure_report, project_env, run_logged
+from helpers import (
+    failure_report,
+    openapi_lint_problems,
+    project_env,
+    run_logged,
+)
 from pytest_copie.plugin import Copie
 
 MAKE_CHECK_TIMEOUT_S = 30 * 60
@@ -31,11 +37,12 @@ def test_make_check_passes(answer_set: AnswerSet, copie: Copie, tmp_path: Path) 
     ), f"{answer_set.id} did not render: {result.exception!r}"
     assert result.project_dir is not None
 
+    env = project_env(answer_set)
     # -k: run every gate even after one fails, so one run reports all of them.
     code, output = run_logged(
         ["make", "-k", "check"],
         cwd=result.project_dir,
-        env=project_env(answer_set),
+        env=env,
         timeout_s=MAKE_CHECK_TIMEOUT_S,
         log=tmp_path / "make-check.log",
     )
@@ -43,3 +50,7 @@ def test_make_check_passes(answer_set: AnswerSet, copie: Copie, tmp_path: Path) 
     assert code == 0, failure_report(answer_set.id, code, output)
     # PATH had no uv: the project's Makefile installed its own, as on a new machine.
     assert (result.project_dir / ".tools" / "bin" / "uv").is_file()
+    # Each service's OpenAPI document: no error and no warning of Redocly's
+    # recommended ruleset.
+    problems = openapi_lint_problems(result.project_dir, env)
+    assert not problems, "\n".join(problems)

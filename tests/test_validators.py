@@ -310,6 +310,12 @@ BAD_ANSWERS = [
         id="email",
     ),
     pytest.param(
+        {"license": "MIT License"},
+        "license",
+        "not a license identifier",
+        id="license",
+    ),
+    pytest.param(
         {"domains": ["users", "orders", "users"]},
         "domains",
         "'users' is listed twice",

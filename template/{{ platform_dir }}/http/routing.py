@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from fastapi import APIRouter
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
@@ -36,3 +38,15 @@ class RouteTable:
             if match is not Match.NONE:
                 methods.update(route.methods or ())
         return sorted(methods)
+
+
+def dependencies(route: APIRoute) -> Iterator[Callable[..., Any]]:
+    """What FastAPI calls before the endpoint of `route`, sub-dependencies too."""
+    yield from _calls(route.dependant)
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _calls(dependency)
