@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -240,6 +241,9 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for page in ("getting-started", "questions", "generated-service", "development"):
         assert (site / page / "index.html").is_file()
+    # Diagrams are drawn by the site's own copy of Mermaid's script.
+    assert (site / "javascripts" / "mermaid.min.js").is_file()
+    assert '<pre class="mermaid">' in (site / "updating" / "index.html").read_text()
     # Offline, a page must still look right: it loads nothing from another host
     # (links to other sites are fine).
     for page in sorted(site.rglob("*.html")):
@@ -251,3 +255,45 @@ _REMOTE_LOAD = re.compile(
     r"<(?:script|img|iframe)\b[^>]*\bsrc=[\"'](?:https?:)?//[^\"']+"
     r"|<link\b[^>]*\bhref=[\"'](?:https?:)?//[^\"']+"
 )
+
+
+@pytest.mark.slow
+def test_the_site_draws_its_diagrams_offline(tmp_path: Path) -> None:
+    """A page with a diagram, opened in headless Chromium that can reach no host:
+    Material replaces a diagram's source with the drawing once Mermaid has drawn it,
+    which it can only do with the site's own copy of the script."""
+    chromium = shutil.which("chromium")
+    assert chromium, "Chromium is missing: `make mermaid` installs it"
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(site)],
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=True,
+        timeout=300,
+    )
+    page = site / "updating" / "index.html"
+    assert '<pre class="mermaid">' in page.read_text(encoding="utf-8")
+
+    done = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",  # CI runs as root
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '<div class="mermaid">' in done.stdout
+    assert '<pre class="mermaid">' not in done.stdout
