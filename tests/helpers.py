@@ -349,8 +349,15 @@ def observability_problems(project: Path) -> list[str]:
         rules.unlink()
     if done.returncode != 0:
         problems.append(f"dashboard queries:\n{done.stdout}{done.stderr}")
-    metrics_source = next(project.rglob("http/metrics.py")).read_text(encoding="utf-8")
-    served = set(re.findall(r'(?:Counter|Gauge|Histogram)\(\s*"(\w+)"', metrics_source))
+    # The platform's metrics: those of the HTTP layer, and of the event bus.
+    served = {
+        name
+        for source in project.rglob("metrics.py")
+        if ".venv" not in source.parts
+        for name in re.findall(
+            r'(?:Counter|Gauge|Histogram)\(\s*"(\w+)"', source.read_text("utf-8")
+        )
+    }
     alerts = (folder / "alerts.yml").read_text(encoding="utf-8")
     for text in [*queries, alerts]:
         for name in re.findall(r"\b([a-z_]+)\{", text):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from fastapi import APIRouter
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -59,13 +61,17 @@ class HttpMetrics:
             self.errors.labels(method, route, status_label).inc()
 
 
-def metrics_router(metrics: HttpMetrics) -> APIRouter:
+def metrics_router(
+    registry: CollectorRegistry,
+    measures: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> APIRouter:
+    """`/metrics`, serving `registry` once each of `measures` has set its gauges."""
     router = APIRouter()
 
     @router.get("/metrics", include_in_schema=False)
     async def expose_metrics() -> Response:
-        return Response(
-            generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST
-        )
+        for measure in measures:
+            await measure()
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
