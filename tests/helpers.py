@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -393,21 +394,21 @@ def openapi_lint_problems(project: Path, env: Mapping[str, str]) -> list[str]:
             check=False,
         )
         assert dumped.returncode == 0, dumped.stderr[-3000:]
-        document = venv / "openapi.json"
-        document.write_text(dumped.stdout, encoding="utf-8")
-        linted = subprocess.run(
-            [str(redocly), "lint", "--extends", "recommended", "--format", "json"]
-            + [str(document)],
-            env={
-                **env,
-                "REDOCLY_TELEMETRY": "off",
-                "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true",
-            },
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        document.unlink()
+        with tempfile.TemporaryDirectory() as folder:
+            document = Path(folder) / "openapi.json"
+            document.write_text(dumped.stdout, encoding="utf-8")
+            linted = subprocess.run(
+                [str(redocly), "lint", "--extends", "recommended", "--format", "json"]
+                + [str(document)],
+                env={
+                    **env,
+                    "REDOCLY_TELEMETRY": "off",
+                    "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true",
+                },
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         report = json.loads(linted.stdout)
         if report["totals"]["errors"] or report["totals"]["warnings"]:
             found = [
