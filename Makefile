@@ -33,7 +33,7 @@ ARGS ?=
 UV_CACHE_DIR ?= $(CURDIR)/.uv-cache
 export UV_CACHE_DIR
 
-.PHONY: demo tags browser promtool redocly mermaid test test-fast clean fleet
+.PHONY: demo tags browser promtool redocly mermaid backstage test test-fast clean fleet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -101,11 +101,20 @@ $(MMDC):
 	PUPPETEER_SKIP_DOWNLOAD=1 npm install --silent --no-audit --no-fund --prefix .npm-tools @mermaid-js/mermaid-cli@$(MERMAID_CLI_VERSION)
 mermaid: browser $(MMDC)
 
-test: $(STAMP) browser promtool redocly mermaid
+# tests/test_render.py checks each catalog-info.yaml with Backstage's own entity model
+# (tools/catalog_check.cjs).
+BACKSTAGE_MODEL_VERSION := 1.10.3
+BACKSTAGE_MODEL := .npm-tools/node_modules/@backstage/catalog-model/package.json
+$(BACKSTAGE_MODEL):
+	$(call need,npm,npm,the software catalog check)
+	npm install --silent --no-audit --no-fund --prefix .npm-tools @backstage/catalog-model@$(BACKSTAGE_MODEL_VERSION)
+backstage: $(BACKSTAGE_MODEL)
+
+test: $(STAMP) browser promtool redocly mermaid backstage
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 # The docs' build test copies Mermaid's script from the npm install into the site.
-test-fast: $(STAMP) promtool $(MMDC)
+test-fast: $(STAMP) promtool $(MMDC) $(BACKSTAGE_MODEL)
 	$(BIN)/pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 fleet: $(STAMP)

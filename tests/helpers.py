@@ -417,3 +417,56 @@ def openapi_lint_problems(project: Path, env: Mapping[str, str]) -> list[str]:
             ]
             problems.append(f"{module}: " + "; ".join(found))
     return problems
+
+
+def catalog_problems(project: Path, *, exported: bool = False) -> list[str]:
+    """What Backstage's catalog would refuse in the project's catalog-info.yaml (its
+    entity policies and kind validators, through tools/catalog_check.cjs), relations
+    to entities the file does not define, and APIs whose definition is not a service's
+    docs/openapi.json; with `exported` (after `make install`), that file must exist
+    and is read in, as the catalog reads a `$text` placeholder."""
+    checker = REPO_ROOT / "tools" / "catalog_check.cjs"
+    model = REPO_ROOT / ".npm-tools" / "node_modules" / "@backstage" / "catalog-model"
+    assert model.is_dir(), "Backstage's catalog model is missing: `make backstage`"
+    text = (project / "catalog-info.yaml").read_text(encoding="utf-8")
+    entities = [entity for entity in yaml.safe_load_all(text) if entity]
+    defined = {(e["kind"].lower(), e["metadata"]["name"]) for e in entities}
+    services = {main.parents[2].resolve() for main in project.glob("*/*/src/*/main.py")}
+    services |= {main.parents[2].resolve() for main in project.glob("src/*/main.py")}
+    problems = []
+    for entity in entities:
+        spec = entity.get("spec", {})
+        name = f"{entity['kind']}:{entity['metadata']['name']}"
+        refs = [("system", spec["system"])] if "system" in spec else []
+        apis = [*spec.get("providesApis", []), *spec.get("consumesApis", [])]
+        refs += [("api", api) for api in apis]
+        refs += [tuple(ref.split(":", 1)) for ref in spec.get("dependsOn", [])]
+        for kind, target in refs:
+            if (kind, target) not in defined:
+                problems.append(f"{name}: {kind}:{target} is not in the file")
+        definition = spec.get("definition")
+        if not isinstance(definition, dict):
+            continue
+        where = definition.get("$text", "")
+        document = (project / where).resolve()
+        if (document.name, document.parent.name) != ("openapi.json", "docs") or (
+            document.parent.parent not in services
+        ):
+            problems.append(f"{name}: {where} is not a service's docs/openapi.json")
+        elif exported and not document.is_file():
+            problems.append(f"{name}: {where} does not exist after `make install`")
+        elif exported:
+            spec["definition"] = document.read_text(encoding="utf-8")
+            if "openapi" not in json.loads(spec["definition"]):
+                problems.append(f"{name}: {where} is not an OpenAPI document")
+        if isinstance(spec["definition"], dict):
+            spec["definition"] = f"the text of {where}"
+    checked = subprocess.run(
+        ["node", str(checker)],
+        input=json.dumps(entities),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode in (0, 1), checked.stderr
+    return problems + checked.stdout.splitlines()

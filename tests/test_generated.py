@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
 from helpers import (
+    catalog_problems,
     failure_report,
     openapi_lint_problems,
     project_env,
@@ -54,3 +55,5 @@ def test_make_check_passes(answer_set: AnswerSet, copie: Copie, tmp_path: Path) 
     # recommended ruleset.
     problems = openapi_lint_problems(result.project_dir, env)
     assert not problems, "\n".join(problems)
+    # The catalog's API entities read the OpenAPI documents `make install` exported.
+    assert catalog_problems(result.project_dir, exported=True) == []

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
 from helpers import (
+    catalog_problems,
     observability_problems,
     published_schema_problems,
     rendered_files,
@@ -80,6 +81,12 @@ def test_alert_rules_pass_their_tests_and_the_dashboard_reads_served_metrics(
     project: Path,
 ) -> None:
     assert observability_problems(project) == []
+
+
+def test_the_catalog_entities_are_valid_and_define_each_api_by_its_document(
+    project: Path,
+) -> None:
+    assert catalog_problems(project) == []
 
 
 def test_config_files_parse(project: Path) -> None:

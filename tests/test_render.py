@@ -30,6 +30,7 @@ from answer_sets import (
 )
 from helpers import (
     REPO_ROOT,
+    catalog_problems,
     observability_problems,
     published_schema_problems,
     rendered_files,
@@ -355,6 +356,12 @@ def test_alert_rules_pass_their_tests_and_the_dashboard_reads_served_metrics(
     project: Path,
 ) -> None:
     assert observability_problems(project) == []
+
+
+def test_the_catalog_entities_are_valid_and_define_each_api_by_its_document(
+    project: Path,
+) -> None:
+    assert catalog_problems(project) == []
 
 
 def test_compose_and_ci_files_match_their_published_schemas(project: Path) -> None:
