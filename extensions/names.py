@@ -9,6 +9,8 @@ from typing import Any
 from jinja2.ext import Extension
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
+# A quoted requirement at the start of a line of a TOML array: its distribution name.
+_REQUIREMENT = re.compile(r'^\s*"([A-Za-z0-9][A-Za-z0-9._-]*)')
 
 
 def words(value: str) -> list[str]:
@@ -93,6 +95,13 @@ def last_part(path: str) -> str:
     return str(path).rstrip("/").rpartition("/")[2]
 
 
+def requirement_names(text: str) -> list[str]:
+    """The distribution names of the requirements listed one per line, as in the
+    dependency arrays of pyproject.toml: `"fastapi>=0.120,<1",` gives `fastapi`."""
+    found = {m[1] for line in str(text).splitlines() if (m := _REQUIREMENT.match(line))}
+    return sorted(found, key=str.lower)
+
+
 class NamingExtension(Extension):
     """Registers the naming filters."""
 
@@ -110,5 +119,6 @@ class NamingExtension(Extension):
                 "with_article": with_article,
                 "docstring": docstring,
                 "last_part": last_part,
+                "requirement_names": requirement_names,
             }
         )

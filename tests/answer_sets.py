@@ -36,7 +36,8 @@ with a short package name shows up too. One set also answers a question that is 
 a factor (``rate_limit_per_minute: 30``, in ``extra``), so a hard-coded default of
 that number shows up as well; four others take the other two ways of receiving
 template releases (``template_updates``: renovate and notify, each with GitHub and
-with GitLab).
+with GitLab), and two the dependency bots that are not the default (``dependency_updates``:
+both, with GitHub, and none).
 """
 
 from __future__ import annotations
@@ -147,9 +148,9 @@ ANSWER_SETS: list[AnswerSet] = [
     #    id                                                                        project name       architecture        database      tracing ci        python  domains          auth       cache        rate_limit        broker      k8s
     _set("defaults",                                                               None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "none",     False),
     _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit-nats",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none",           "nats",     False),
-    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket-streams",   "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",   "redis",    True),
+    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket-streams",   "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",   "redis",    True, dependency_updates="both"),
     _set("modular-sqlite-trace-gitlab-py312-three-none-nocache-window-nats",       "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", DEFAULT_DOMAINS, "none",    "none",      "sliding_window", "nats",     False, template_updates="renovate"),
-    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit-rabbit",          "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none",           "rabbitmq", False),
+    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit-rabbit",          "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none",           "rabbitmq", False, dependency_updates="none"),
     _set("mono-pg-notrace-noci-py313-two-apikey-mem-bucket-nats",                  "Shipping Desk",   "monolith",         "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket",   "nats",     True),
     _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket-streams",       "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",   "redis",    True),
     _set("mono-sqlite-trace-github-py311-invoices-apikey-nocache-nolimit-streams", "Billing Hub",     "monolith",         "sqlite",     True,  "github", "3.11", ["invoices"],    "api_key", "none",      "none",           "redis",    False, template_updates="renovate"),

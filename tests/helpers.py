@@ -14,12 +14,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
 import yaml
 from answer_sets import AnswerSet
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,6 +152,7 @@ PUBLISHED_SCHEMAS = {
     ".github/workflows/*.yml": "vendor.github-workflows",
     ".gitlab-ci.yml": "vendor.gitlab-ci",
     "renovate.json": "vendor.renovate",
+    ".github/dependabot.yml": "vendor.dependabot",
 }
 
 
@@ -470,3 +474,46 @@ def catalog_problems(project: Path, *, exported: bool = False) -> list[str]:
     )
     assert checked.returncode in (0, 1), checked.stderr
     return problems + checked.stdout.splitlines()
+
+
+def dependency_bot_problems(project: Path) -> list[str]:
+    """Where a dependency bot's configuration (renovate.json, .github/dependabot.yml)
+    would not leave alone exactly what the template pins: every requirement of the
+    rendered pyproject files (in a fresh render, all of them are the template's, the
+    workspace's own packages included) and nothing else."""
+    pinned: set[str] = set()
+    for pyproject in project.glob("**/pyproject.toml"):
+        if ".venv" in pyproject.relative_to(project).parts:
+            continue
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        listed = [
+            *data.get("project", {}).get("dependencies", []),
+            *data.get("dependency-groups", {}).get("dev", []),
+        ]
+        pinned |= {canonicalize_name(Requirement(line).name) for line in listed}
+    left_alone: dict[str, set[str]] = {}
+    renovate = project / "renovate.json"
+    if renovate.is_file():
+        config = json.loads(renovate.read_text(encoding="utf-8"))
+        if "pep621" in config.get("enabledManagers", []):
+            left_alone["renovate.json"] = {
+                canonicalize_name(name)
+                for rule in config["packageRules"]
+                if rule.get("enabled") is False
+                and rule.get("matchManagers") == ["pep621"]
+                for name in rule["matchPackageNames"]
+            }
+    dependabot = project / ".github" / "dependabot.yml"
+    if dependabot.is_file():
+        (uv,) = yaml.safe_load(dependabot.read_text(encoding="utf-8"))["updates"]
+        left_alone[".github/dependabot.yml"] = {
+            canonicalize_name(rule["dependency-name"]) for rule in uv["ignore"]
+        }
+    problems = []
+    for name, ignored in left_alone.items():
+        if ignored != pinned:
+            problems.append(
+                f"{name}: updates what the template pins: {sorted(pinned - ignored)}; "
+                f"ignores what it does not: {sorted(ignored - pinned)}"
+            )
+    return problems

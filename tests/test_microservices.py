@@ -19,6 +19,7 @@ import yaml
 from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
 from helpers import (
     catalog_problems,
+    dependency_bot_problems,
     observability_problems,
     published_schema_problems,
     rendered_files,
@@ -81,6 +82,12 @@ def test_alert_rules_pass_their_tests_and_the_dashboard_reads_served_metrics(
     project: Path,
 ) -> None:
     assert observability_problems(project) == []
+
+
+def test_the_dependency_bots_leave_what_the_template_pins_alone(
+    project: Path,
+) -> None:
+    assert dependency_bot_problems(project) == []
 
 
 def test_the_catalog_entities_are_valid_and_define_each_api_by_its_document(

@@ -31,6 +31,7 @@ from answer_sets import (
 from helpers import (
     REPO_ROOT,
     catalog_problems,
+    dependency_bot_problems,
     observability_problems,
     published_schema_problems,
     rendered_files,
@@ -324,7 +325,15 @@ def test_ci_files_follow_the_answer(answer_set: AnswerSet, project: Path) -> Non
     updates = answer_set.data.get("template_updates", "pull_request")
     assert github.is_file() == (ci == "github")
     assert update_check.is_file() == (ci == "github" and updates != "renovate")
-    assert (project / "renovate.json").is_file() == (updates == "renovate")
+    bots = answer_set.data.get(
+        "dependency_updates", "dependabot" if ci == "github" else "renovate"
+    )
+    assert (project / "renovate.json").is_file() == (
+        updates == "renovate" or bots in ("renovate", "both")
+    )
+    dependabot = project / ".github" / "dependabot.yml"
+    assert dependabot.is_file() == (bots in ("dependabot", "both"))
+    assert dependency_bot_problems(project) == []
     # The script that proposes an update is there whatever the CI, to run by hand.
     assert (project / "tools" / "template_update.py").is_file()
     assert (project / ".github").exists() == (ci == "github")

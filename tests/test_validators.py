@@ -316,6 +316,12 @@ BAD_ANSWERS = [
         id="license",
     ),
     pytest.param(
+        {"ci": "gitlab", "dependency_updates": "dependabot"},
+        "dependency_updates",
+        "Dependabot runs on GitHub",
+        id="dependabot-without-github",
+    ),
+    pytest.param(
         {"domains": ["users", "orders", "users"]},
         "domains",
         "'users' is listed twice",
