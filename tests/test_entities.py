@@ -1,0 +1,140 @@
+"""The answer `entities` read into the model the templates render from, and the
+messages of the answers that cannot be rendered (extensions/entities.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+MODULE = Path(__file__).resolve().parents[1] / "extensions" / "entities.py"
+DOMAINS = ["users", "orders", "products"]
+# The example of DESIGN.md section 2 and docs/questions.md.
+EXAMPLE = """
+users:
+  email: {type: email, unique: true}
+  display_name: {type: string, max_length: 80}
+  age: {type: integer, min: 0, max: 150, optional: true}
+orders:
+  user: {type: ref, to: users, on_delete: cascade}
+  total: {type: decimal, precision: 12, scale: 2, min: 0}
+  placed_at: datetime
+  state: {type: enum, values: [pending, paid, shipped], default: pending, filter: true}
+"""
+
+
+def load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("template_entities", MODULE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Dataclasses look their module up while they are made.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+entities = load()
+
+
+def fields(answer: Any) -> dict[str, dict[str, Any]]:
+    read = entities.read_entities(answer, DOMAINS)
+    return {
+        domain: {field.name: field for field in entity.fields}
+        for domain, entity in read.items()
+    }
+
+
+def test_the_documented_example_reads_as_it_says() -> None:
+    read = fields(yaml.safe_load(EXAMPLE))
+
+    assert list(read) == ["users", "orders"]
+    users, orders = read["users"], read["orders"]
+    assert list(users) == ["email", "display_name", "age"]
+    assert (users["email"].type, users["email"].unique) == ("email", True)
+    assert users["display_name"].max_length == 80
+    age = users["age"]
+    assert (age.min, age.max, age.optional) == (0, 150, True)
+    assert (orders["user"].to, orders["user"].on_delete) == ("users", "cascade")
+    total = orders["total"]
+    assert (total.precision, total.scale, total.min) == (12, 2, Decimal(0))
+    assert orders["placed_at"].type == "datetime"
+    state = orders["state"]
+    assert state.values == ("pending", "paid", "shipped")
+    assert (state.default, state.filter) == ("pending", True)
+    assert entities.read_entities(yaml.safe_load(EXAMPLE), DOMAINS)[
+        "orders"
+    ].references == (orders["user"],)
+
+
+def test_a_shorthand_field_takes_the_defaults_of_its_type() -> None:
+    read = fields({"products": {"name": "string", "price": "decimal", "note": "text"}})
+
+    name, price, note = read["products"].values()
+    assert (name.max_length, name.optional, name.unique, name.has_default) == (
+        200,
+        False,
+        False,
+        False,
+    )
+    assert (price.precision, price.scale) == (12, 2)
+    assert note.max_length is None
+
+
+@pytest.mark.parametrize("answer", [None, {}])
+def test_no_entities_keep_every_sample(answer: Any) -> None:
+    assert entities.read_entities(answer, DOMAINS) == {}
+    assert entities.entities_error(answer, DOMAINS) == ""
+
+
+# (answer, what the message must say), each an answer a user could write.
+REFUSED = [
+    pytest.param(["users"], "entities is a mapping", id="not-a-mapping"),
+    pytest.param({"invoices": {"n": "integer"}}, "entities.invoices: not a domain", id="unknown-domain"),
+    pytest.param({"users": {}}, "entities.users: give its fields", id="no-fields"),
+    pytest.param({"users": {"id": "uuid"}}, "entities.users.id: every entity has id already", id="reserved"),
+    pytest.param({"users": {"DisplayName": "string"}}, "snake_case", id="field-case"),
+    pytest.param({"users": {"class": "string"}}, "'class' is a Python keyword", id="keyword"),
+    pytest.param({"users": {"n": {"max_length": 3}}}, "give a type", id="no-type"),
+    pytest.param({"users": {"balance": "money"}}, "unknown type 'money'", id="unknown-type"),
+    pytest.param({"users": {"n": {"type": "string", "nullable": True}}}, "unknown modifier 'nullable'", id="unknown-modifier"),
+    pytest.param({"users": {"ok": {"type": "boolean", "max_length": 3}}}, "max_length does not apply to a boolean", id="modifier-of-another-type"),
+    pytest.param({"users": {"n": {"type": "string", "optional": "yes"}}}, "optional is true or false", id="flag-not-bool"),
+    pytest.param({"users": {"n": {"type": "string", "max_length": 0}}}, "max_length is a whole number, at least 1", id="max-length"),
+    pytest.param({"users": {"age": {"type": "integer", "min": 1.5}}}, "min of an integer is a whole number", id="integer-bound"),
+    pytest.param({"users": {"age": {"type": "integer", "min": 10, "max": 1}}}, "min is above max", id="min-above-max"),
+    pytest.param({"users": {"age": {"type": "integer", "max": 9, "default": 10}}}, "the default is above max", id="default-above-max"),
+    pytest.param({"users": {"n": {"type": "string", "max_length": 2, "default": "abc"}}}, "longer than max_length", id="default-too-long"),
+    pytest.param({"users": {"ok": {"type": "boolean", "default": "yes"}}}, "true or false", id="default-not-bool"),
+    pytest.param({"users": {"born": {"type": "date", "default": "2000-01-01"}}}, "default does not apply to a date", id="default-of-a-date"),
+    pytest.param({"orders": {"total": {"type": "decimal", "precision": 0}}}, "precision is a whole number from 1 to 38", id="precision"),
+    pytest.param({"orders": {"total": {"type": "decimal", "precision": 4, "scale": 5}}}, "scale is a whole number from 0 to the precision (4)", id="scale"),
+    pytest.param({"orders": {"total": {"type": "decimal", "scale": 2, "default": "1.234"}}}, "more than 2 decimal places", id="default-places"),
+    pytest.param({"orders": {"total": {"type": "decimal", "precision": 4, "scale": 2, "max": 100}}}, "more than 2 digits before the point", id="bound-digits"),
+    pytest.param({"orders": {"state": "enum"}}, "an enum lists its values", id="enum-without-values"),
+    pytest.param({"orders": {"state": {"type": "enum", "values": ["new", "new"]}}}, "listed twice", id="enum-duplicate"),
+    pytest.param({"orders": {"state": {"type": "enum", "values": ["New"]}}}, "'New' is not snake_case", id="enum-case"),
+    pytest.param({"orders": {"state": {"type": "enum", "values": ["new"], "default": "old"}}}, "not one of the values", id="enum-default"),
+    pytest.param({"orders": {"user": "ref"}}, "names the domain it points to with `to:`", id="ref-without-to"),
+    pytest.param({"orders": {"user": {"type": "ref", "to": "people"}}}, "(one of users, orders, products)", id="ref-to-unknown"),
+    pytest.param({"orders": {"parent": {"type": "ref", "to": "orders"}}}, "its own domain", id="ref-to-itself"),
+    pytest.param({"orders": {"user": {"type": "ref", "to": "users", "on_delete": "ignore"}}}, "on_delete is one of restrict, set_null, cascade", id="on-delete"),
+    pytest.param({"orders": {"user": {"type": "ref", "to": "users", "on_delete": "set_null"}}}, "set_null needs optional: true", id="set-null-required"),
+    pytest.param({"orders": {"limit": {"type": "integer", "filter": True}}}, "clash with the list's own limit", id="filter-named-limit"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "message"), REFUSED)
+def test_an_answer_that_cannot_be_rendered_is_refused_with_why(
+    answer: Any, message: str
+) -> None:
+    error = entities.entities_error(answer, DOMAINS)
+
+    assert message in error
+    with pytest.raises(entities.EntityError, match=r"^entities"):
+        entities.read_entities(answer, DOMAINS)
