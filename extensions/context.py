@@ -24,6 +24,9 @@ once per service, with `service_dir` set, so a template must tell "this service"
   of that domain with a package of its own, `<package>_<domain>`; in the system's own
   files (the root Makefile, compose.yaml, the system tests, the platform library) no
   service is being rendered and `service` is None.
+- `services`: every deployable of the project, as `service` would be in its files:
+  the one of a monolith, each of a microservices system (the software catalog lists
+  them, with who calls whom).
 - `dmeta`: names and import paths of each domain of the service (in the system's own
   files, of every domain, in its own service);
 - `parent`, `child`: the related pair, the first domain and the second, whose items
@@ -159,6 +162,12 @@ class DerivedContext(ContextHook):
             return
         package = str(context.get("package_name", ""))
         service = context["service"] = service_of(context)
+        if context.get("architecture") == "microservices":
+            context["services"] = [
+                service_of({**context, "service_dir": f"services/{d}"}) for d in domains
+            ]
+        else:
+            context["services"] = [service_of(context)]
         if service is None:
             meta = {d: domain_info(d, f"{package}_{d}", "layers") for d in domains}
         else:

@@ -423,12 +423,16 @@ def openapi_lint_problems(project: Path, env: Mapping[str, str]) -> list[str]:
     return problems
 
 
+TECHDOCS_REF = "backstage.io/techdocs-ref"
+
+
 def catalog_problems(project: Path, *, exported: bool = False) -> list[str]:
     """What Backstage's catalog would refuse in the project's catalog-info.yaml (its
     entity policies and kind validators, through tools/catalog_check.cjs), relations
     to entities the file does not define, and APIs whose definition is not a service's
     docs/openapi.json; with `exported` (after `make install`), that file must exist
-    and is read in, as the catalog reads a `$text` placeholder."""
+    and is read in, as the catalog reads a `$text` placeholder. Every component, and
+    nothing but the project's docs sites, is pointed at a docs site (TechDocs)."""
     checker = REPO_ROOT / "tools" / "catalog_check.cjs"
     model = REPO_ROOT / ".npm-tools" / "node_modules" / "@backstage" / "catalog-model"
     assert model.is_dir(), "Backstage's catalog model is missing: `make backstage`"
@@ -438,6 +442,7 @@ def catalog_problems(project: Path, *, exported: bool = False) -> list[str]:
     services = {main.parents[2].resolve() for main in project.glob("*/*/src/*/main.py")}
     services |= {main.parents[2].resolve() for main in project.glob("src/*/main.py")}
     problems = []
+    documented: set[Path] = set()
     for entity in entities:
         spec = entity.get("spec", {})
         name = f"{entity['kind']}:{entity['metadata']['name']}"
@@ -448,6 +453,11 @@ def catalog_problems(project: Path, *, exported: bool = False) -> list[str]:
         for kind, target in refs:
             if (kind, target) not in defined:
                 problems.append(f"{name}: {kind}:{target} is not in the file")
+        docs = entity["metadata"].get("annotations", {}).get(TECHDOCS_REF)
+        if docs is not None:
+            documented.add((project / docs.removeprefix("dir:")).resolve())
+        elif entity["kind"] == "Component":
+            problems.append(f"{name}: no {TECHDOCS_REF}")
         definition = spec.get("definition")
         if not isinstance(definition, dict):
             continue
@@ -465,6 +475,15 @@ def catalog_problems(project: Path, *, exported: bool = False) -> list[str]:
                 problems.append(f"{name}: {where} is not an OpenAPI document")
         if isinstance(spec["definition"], dict):
             spec["definition"] = f"the text of {where}"
+    # TechDocs builds each entity's docs from the mkdocs.yml in the folder its
+    # techdocs-ref names: every docs site of the project, and nothing else.
+    sites = {config.parent.resolve() for config in project.glob("mkdocs.yml")}
+    sites |= {config.parent.resolve() for config in project.glob("*/*/mkdocs.yml")}
+    if documented != sites:
+        problems.append(
+            f"{TECHDOCS_REF} names {sorted(map(str, documented))},"
+            f" the docs sites are {sorted(map(str, sites))}"
+        )
     checked = subprocess.run(
         ["node", str(checker)],
         input=json.dumps(entities),
@@ -474,6 +493,66 @@ def catalog_problems(project: Path, *, exported: bool = False) -> list[str]:
     )
     assert checked.returncode in (0, 1), checked.stderr
     return problems + checked.stdout.splitlines()
+
+
+_REMOTE_LOAD = re.compile(
+    r"<(?:script|img|iframe)\b[^>]*\bsrc=[\"'](?:https?:)?//[^\"']+"
+    r"|<link\b[^>]*\bhref=[\"'](?:https?:)?//[^\"']+"
+)
+
+
+def remote_loads(page: str) -> list[str]:
+    """What an HTML page loads from another host: a script, an image, a frame, a
+    stylesheet or a font. Links to other sites are fine: they load nothing."""
+    return _REMOTE_LOAD.findall(page)
+
+
+_HTML_TAG = re.compile(r"<[^>]+>")
+_MERMAID_BLOCK = re.compile(r"^```mermaid\n", re.MULTILINE)
+
+
+def docs_site_problems(project: Path) -> list[str]:
+    """What is wrong with the docs sites `make docs` built: one beside every
+    mkdocs.yml of the project, in its site/. Each page of docs/ is in it with each
+    Mermaid block drawn as an SVG (no block left for a script to draw), no page loads
+    anything from another host, and the API reference names every path of the
+    service's docs/openapi.json."""
+    problems = []
+    configs = sorted(project.glob("mkdocs.yml")) + sorted(
+        project.glob("*/*/mkdocs.yml")
+    )
+    if not configs:
+        return ["no mkdocs.yml"]
+    for config in configs:
+        folder = config.parent
+        where = folder.relative_to(project).as_posix()
+        site = folder / "site"
+        for source in sorted((folder / "docs").glob("*.md")):
+            page = site / ("" if source.stem == "index" else source.stem) / "index.html"
+            if not page.is_file():
+                problems.append(f"{where}: {source.name} is not in the site")
+                continue
+            html = page.read_text(encoding="utf-8")
+            blocks = len(_MERMAID_BLOCK.findall(source.read_text(encoding="utf-8")))
+            drawn = len(re.findall(r'<div class="diagram"[^>]*>\s*<svg\b', html))
+            if drawn != blocks or 'class="mermaid"' in html:
+                problems.append(
+                    f"{where}: {source.name} has {blocks} diagrams, {drawn} drawn"
+                )
+            problems += [
+                f"{where}: {source.name} loads {load}" for load in remote_loads(html)
+            ]
+        document = folder / "docs" / "openapi.json"
+        if document.is_file():
+            reference = _HTML_TAG.sub(
+                "", (site / "api" / "index.html").read_text(encoding="utf-8")
+            )
+            problems += [
+                f"{where}: the API reference lacks {path}"
+                for path in json.loads(document.read_text(encoding="utf-8"))["paths"]
+                if path not in reference
+            ]
+    return problems
 
 
 def dependency_bot_problems(project: Path) -> list[str]:
@@ -486,9 +565,10 @@ def dependency_bot_problems(project: Path) -> list[str]:
         if ".venv" in pyproject.relative_to(project).parts:
             continue
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        groups = data.get("dependency-groups", {}).values()
         listed = [
             *data.get("project", {}).get("dependencies", []),
-            *data.get("dependency-groups", {}).get("dev", []),
+            *(line for group in groups for line in group),
         ]
         pinned |= {canonicalize_name(Requirement(line).name) for line in listed}
     left_alone: dict[str, set[str]] = {}

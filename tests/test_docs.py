@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import remote_loads
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = ROOT / "copier.yml"
@@ -247,14 +248,8 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     # Offline, a page must still look right: it loads nothing from another host
     # (links to other sites are fine).
     for page in sorted(site.rglob("*.html")):
-        loads = _REMOTE_LOAD.findall(page.read_text(encoding="utf-8"))
+        loads = remote_loads(page.read_text(encoding="utf-8"))
         assert loads == [], f"{page.relative_to(site)} loads {loads}"
-
-
-_REMOTE_LOAD = re.compile(
-    r"<(?:script|img|iframe)\b[^>]*\bsrc=[\"'](?:https?:)?//[^\"']+"
-    r"|<link\b[^>]*\bhref=[\"'](?:https?:)?//[^\"']+"
-)
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@
 `make check` in the raw render: ruff check, ruff format --check, black --check,
 mypy --strict, import-linter and the project's own tests with coverage >= 90 %
 (against the real PostgreSQL for database=postgresql); then the OpenAPI document
-of each service through Redocly's recommended lint rules. Runs as a new user
+of each service through Redocly's recommended lint rules, and the docs sites that
+`make check` built. Runs as a new user
 would: no uv on PATH (the Makefile bootstraps its own), installs share one uv cache.
 For a microservices system that is every service's gates and suite, the platform
 library's gates, and the cross-service tests that run the services as processes.
@@ -17,6 +18,7 @@ import pytest
 from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
 from helpers import (
     catalog_problems,
+    docs_site_problems,
     failure_report,
     openapi_lint_problems,
     project_env,
@@ -57,3 +59,5 @@ def test_make_check_passes(answer_set: AnswerSet, copie: Copie, tmp_path: Path) 
     assert not problems, "\n".join(problems)
     # The catalog's API entities read the OpenAPI documents `make install` exported.
     assert catalog_problems(result.project_dir, exported=True) == []
+    # `make check` built the docs sites.
+    assert docs_site_problems(result.project_dir) == []

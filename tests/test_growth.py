@@ -2,19 +2,23 @@
 
 The team adds, in files it owns only (docs/updating.md, "Growing a service by hand"):
 a domain with a table, a migration and a route module; an event handler subscribed to
-the first domain's deletions; a middleware; a setting. Then `copier update -d domains=`
-adds a domain through the template. Nothing may conflict, every edit stays as it was,
-and the project passes `make check`, the team's own test included (it deletes an item
-over HTTP and waits for its handler to note it, through the real broker).
+the first domain's deletions; a middleware; a setting; a page of its docs site. Then
+`copier update -d domains=` adds a domain through the template. Nothing may
+conflict, every edit stays as it was, and the project passes `make check`, the team's
+own test included (it deletes an item over HTTP and waits for its handler to note it,
+through the real broker), and its docs page in the site.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from answer_sets import AnswerSet
+from helpers import docs_site_problems, project_env
 from releases import load_releases, tagged_clone
 from services import answers_of, commit_all, generate, leftovers
 from test_update import digest, make, update
@@ -185,6 +189,15 @@ async def test_a_deleted_item_is_noted_by_the_team_handler(
 
 ENDPOINT_ROW = "| `GET` | `/api/v1/notes` | what the team noted (the team's) |"
 SETTING_FIELD = '    team_name: str = "notes-team"\n'
+RUNBOOK = """# Runbook: notes
+
+When a note is missing, follow its item:
+
+```mermaid
+flowchart LR
+    delete["DELETE /api/v1/{parents}/{{id}}"] --> outbox --> broker --> handler["notes handler"]
+```
+"""
 _REVISION = re.compile(r'^revision: str = "([^"]+)"', re.MULTILINE)
 _DOWN = re.compile(r"^down_revision[^=]*= (.+)$", re.MULTILINE)
 
@@ -295,6 +308,7 @@ def grow_by_hand(service: Service, parents: str) -> list[Path]:
     )
     with (service.root / "docs" / "service.md").open("a", encoding="utf-8") as doc:
         doc.write(ENDPOINT_ROW + "\n")
+    (service.root / "docs" / "runbook.md").write_text(RUNBOOK.format(**names))
     return [
         service.src / "notes.py",
         service.src / "wiring" / "notes.py",
@@ -304,6 +318,7 @@ def grow_by_hand(service: Service, parents: str) -> list[Path]:
         versions / "team_notes.py",
         service.root / "tests" / "api" / "test_notes.py",
         service.root / "docs" / "service.md",
+        service.root / "docs" / "runbook.md",
     ]
 
 
@@ -363,3 +378,21 @@ def test_a_service_grown_by_hand_takes_a_new_domain_without_a_merge(
         assert 'down_revision: str | Sequence[str] | None = "team_notes"' in added
     commit_all(project, "Add invoices through the template")
     make(project, "check", tmp_path)
+    # The team's runbook joined its service's docs site, its diagram drawn.
+    assert docs_site_problems(project) == []
+    assert (service.root / "site" / "runbook" / "index.html").is_file()
+
+    # A diagram Mermaid cannot read fails the build, naming the page.
+    with (service.root / "docs" / "runbook.md").open("a", encoding="utf-8") as doc:
+        doc.write("\n```mermaid\nflowchart LR\n    a --> \n```\n")
+    built = subprocess.run(
+        ["make", "docs"],
+        cwd=service.root,
+        env=project_env(AnswerSet("growth", {"database": "sqlite"})),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode != 0
+    assert "runbook.md: diagram 2 cannot be drawn" in built.stdout + built.stderr
