@@ -38,6 +38,7 @@ once per service, with `service_dir` set, so a template must tell "this service"
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -58,6 +59,9 @@ def _sibling(name: str) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    # Dataclasses look their module up while the class body runs; each load
+    # replaces the entry, so an update's second release gets its own copy.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -68,17 +72,20 @@ pascal = _names.pascal
 singular = _names.singular
 title = _names.title
 _validators = _sibling("validators")
+_entities = _sibling("entities")
 
 
-def domain_info(name: str, package: str, layout: str) -> dict[str, str]:
-    """Names and import paths of one domain's modules in `package`, laid out so."""
+def domain_info(name: str, package: str, layout: str) -> dict[str, Any]:
+    """Names and import paths of one domain's modules in `package`, laid out so, and
+    the fields of its entity (`fields`, extensions/entities.py's `Field`s)."""
     one = singular(name)
-    info = {
+    info: dict[str, Any] = {
         "name": name,
         "one": one,
         "Class": pascal(one),
         "title": title(name),
         "kebab": name.replace("_", "-"),
+        "fields": _entities.entity_of(name, {}).fields,
     }
     if layout == "modules":
         base = f"{package}.modules.{name}"

@@ -5,7 +5,8 @@ The syntax is a contract (DESIGN.md section 2, docs/questions.md): a field is
 returns what the templates render from; `entities_error` is its validator, an empty
 string or a message that names the field and says why it cannot be.
 
-Not wired into copier.yml yet: the templates that render the fields come next.
+Not wired into copier.yml yet: every domain renders `SAMPLE`, through the same
+field loops that will render an answer's fields.
 """
 
 from __future__ import annotations
@@ -96,6 +97,25 @@ class Entity:
     @property
     def references(self) -> tuple[Field, ...]:
         return tuple(field for field in self.fields if field.type == "ref")
+
+
+# The entity of a domain that `entities` leaves out: the sample every domain had
+# before the answer existed.
+SAMPLE: Mapping[str, Any] = {
+    "name": {"type": "string", "max_length": 200, "unique": True},
+    "description": {"type": "text", "max_length": 2000, "default": ""},
+    "status": {
+        "type": "enum",
+        "values": ["active", "archived"],
+        "default": "active",
+        "filter": True,
+    },
+}
+
+
+def entity_of(domain: str, entities: Mapping[str, Entity]) -> Entity:
+    """The entity `domain` renders: the one the answer gives, else the sample."""
+    return entities.get(domain) or _entity(domain, SAMPLE, [domain])
 
 
 def read_entities(answer: Any, domains: Sequence[str]) -> dict[str, Entity]:
