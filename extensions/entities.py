@@ -5,6 +5,10 @@ The syntax is a contract (DESIGN.md section 2, docs/questions.md): a field is
 returns what the templates render from; `entities_error` is its validator, an empty
 string or a message that names the field and says why it cannot be.
 
+`example`, `edges` and `refusals` give the JSON values the generated tests send for a
+field: valid ones (different for each item of a unique field), those on the edge of
+each rule, and those just past it.
+
 Not wired into copier.yml yet: every domain renders `SAMPLE`, through the same
 field loops that will render an answer's fields.
 """
@@ -15,8 +19,10 @@ import keyword
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from uuid import UUID
 
 TYPES = (
     "string",
@@ -343,3 +349,160 @@ def _whole(value: Any) -> bool:
 
 def _replace(field: Field, **changes: Any) -> Field:
     return Field(**{**field.__dict__, **changes})
+
+
+# --- values the generated tests send -----------------------------------------------
+#
+# A request carries each field as JSON: strings for text, email, url, uuid, enum, ref,
+# date (ISO 8601) and datetime (ISO 8601 with its offset: a datetime without one is
+# refused), JSON numbers for integers, and strings for decimals, which keep every digit
+# that way (a JSON number would pass through a float in many clients).
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A JSON value of a field, and the rule it is there for."""
+
+    value: Any
+    why: str
+
+
+FIRST_DAY = date(2026, 1, 1)
+
+
+def example(field: Field, n: int = 0) -> Any:
+    """A JSON value the API accepts for `field`, the `n`th of a series of different
+    ones (a unique field needs one per item). None for a ref: the item it points to
+    has to exist first."""
+    kind = field.type
+    if kind in ("string", "text"):
+        return _fit(f"{field.name.replace('_', ' ')} {n}", n, field.max_length)
+    if kind == "email":
+        return _fit(f"user{n}@example.com", n, field.max_length)
+    if kind == "url":
+        return _fit(f"https://example.com/{n}", n, field.max_length)
+    if kind in ("integer", "decimal"):
+        number = _within(field, Decimal(field.min or 0) + n)
+        return int(number) if kind == "integer" else _decimal(field, number)
+    if kind == "boolean":
+        return n % 2 == 0
+    if kind == "date":
+        return (FIRST_DAY + timedelta(days=n)).isoformat()
+    if kind == "datetime":
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        return (start + timedelta(minutes=n)).isoformat()
+    if kind == "uuid":
+        return str(UUID(int=n + 1))
+    if kind == "enum":
+        return field.values[n % len(field.values)]
+    return None
+
+
+def edges(field: Field) -> list[Sample]:
+    """JSON values at the edge of each rule of `field`, which the API accepts."""
+    samples = [Sample(None, "optional")] if field.optional else []
+    if field.type in ("string", "text") and field.max_length is not None:
+        samples.append(Sample("x" * field.max_length, "max_length"))
+    if field.type == "string":
+        samples.append(Sample("x", "one character"))
+    if field.type == "text":
+        samples += [Sample("", "empty"), Sample("two\nlines\tand a tab", "whitespace")]
+    if field.type in ("integer", "decimal"):
+        for bound, why in ((field.min, "min"), (field.max, "max")):
+            if bound is not None:
+                value = (
+                    int(bound) if field.type == "integer" else _decimal(field, bound)
+                )
+                samples.append(Sample(value, why))
+    if field.type == "decimal":
+        assert field.precision is not None and field.scale is not None
+        largest = Decimal(10) ** (field.precision - field.scale) - _step(field)
+        samples.append(Sample(_decimal(field, _within(field, largest)), "precision"))
+    if field.type == "datetime":
+        samples.append(Sample("2026-01-01T09:30:00+02:00", "another offset"))
+    return samples
+
+
+def refusals(field: Field) -> list[Sample]:
+    """JSON values the API refuses for `field`, each breaking one of its rules."""
+    kind = field.type
+    samples = [] if field.optional else [Sample(None, "required")]
+    if kind in ("string", "text", "email", "url", "enum", "uuid", "ref", "date"):
+        samples.append(Sample(1, "not a string"))
+    if kind in ("string", "text") and field.max_length is not None:
+        samples.append(Sample("x" * (field.max_length + 1), "longer than max_length"))
+    if kind == "string":
+        samples += [Sample("", "empty"), Sample("tab\there", "a control character")]
+    if kind == "text":
+        samples.append(Sample("nul\x00", "a NUL character"))
+    if kind == "email":
+        samples.append(Sample("user.example.com", "not an email address"))
+    if kind == "url":
+        samples.append(Sample("example.com/page", "not an http(s) URL"))
+    if kind == "integer":
+        samples += [Sample(1.5, "not whole"), Sample("1", "a string")]
+    if kind in ("integer", "decimal"):
+        samples.append(Sample(True, "a boolean"))
+        step = 1 if kind == "integer" else _step(field)
+        for bound, why, beyond in (
+            (field.min, "below min", -step),
+            (field.max, "above max", step),
+        ):
+            if bound is not None:
+                value = Decimal(bound) + beyond
+                samples.append(
+                    Sample(int(value) if kind == "integer" else str(value), why)
+                )
+    if kind == "decimal":
+        assert field.precision is not None and field.scale is not None
+        samples += [
+            Sample("abc", "not a number"),
+            Sample(str(_step(field) / 10), f"more than {field.scale} decimal places"),
+            Sample(
+                str(Decimal(10) ** (field.precision - field.scale)),
+                f"more than {field.precision - field.scale} digits before the point",
+            ),
+        ]
+    if kind == "boolean":
+        samples += [Sample("true", "a string"), Sample(1, "a number")]
+    if kind == "date":
+        samples += [Sample("2026-02-30", "no such day"), Sample("soon", "not a date")]
+    if kind == "datetime":
+        samples += [
+            Sample("2026-01-01T09:30:00", "no UTC offset"),
+            Sample("soon", "not a datetime"),
+        ]
+    if kind in ("uuid", "ref"):
+        samples.append(Sample("not-a-uuid", "not a UUID"))
+    if kind == "enum":
+        samples.append(Sample(_missing_value(field.values), "not one of the values"))
+    return samples
+
+
+def _fit(text: str, n: int, max_length: int | None) -> str:
+    """`text`, or `n` alone when `text` is longer than `max_length`."""
+    if max_length is None or len(text) <= max_length:
+        return text
+    return str(n)[-max_length:]
+
+
+def _step(field: Field) -> Decimal:
+    """The smallest difference a decimal field can hold."""
+    return Decimal(1).scaleb(-(field.scale or 0))
+
+
+def _within(field: Field, number: Decimal) -> Decimal:
+    if field.max is not None and number > field.max:
+        return Decimal(field.max)
+    return number
+
+
+def _decimal(field: Field, number: int | Decimal) -> str:
+    return str(Decimal(number).quantize(_step(field)))
+
+
+def _missing_value(values: Sequence[str]) -> str:
+    candidate = "unknown"
+    while candidate in values:
+        candidate += "_value"
+    return candidate

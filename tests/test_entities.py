@@ -138,3 +138,84 @@ def test_an_answer_that_cannot_be_rendered_is_refused_with_why(
     assert message in error
     with pytest.raises(entities.EntityError, match=r"^entities"):
         entities.read_entities(answer, DOMAINS)
+
+
+# --- the values the generated tests will send -----------------------------------
+
+EVERY_TYPE = {
+    "users": {
+        "handle": {"type": "string", "max_length": 12, "unique": True},
+        "bio": {"type": "text", "max_length": 500, "optional": True},
+        "email": {"type": "email", "unique": True},
+        "site": {"type": "url", "optional": True},
+        "age": {"type": "integer", "min": 18, "max": 150},
+        "balance": {"type": "decimal", "precision": 6, "scale": 2, "min": 0},
+        "active": "boolean",
+        "born_on": "date",
+        "seen_at": "datetime",
+        "token": {"type": "uuid", "unique": True},
+        "tier": {"type": "enum", "values": ["free", "unknown", "paid"]},
+    },
+    "orders": {"user": {"type": "ref", "to": "users"}},
+}
+
+
+def every_field() -> dict[str, Any]:
+    read = fields(EVERY_TYPE)
+    return {**read["users"], **read["orders"]}
+
+
+def test_a_unique_field_has_a_different_example_for_each_item() -> None:
+    for field in every_field().values():
+        if field.unique:
+            values = [entities.example(field, n) for n in range(12)]
+            assert len(set(values)) == len(values), field.name
+
+
+def test_the_examples_keep_each_rule() -> None:
+    read = every_field()
+
+    assert entities.example(read["handle"], 3) == "handle 3"
+    # "handle 123456" is longer than 12: the number alone.
+    assert entities.example(read["handle"], 123456) == "123456"
+    assert entities.example(read["age"], 0) == 18
+    assert entities.example(read["age"], 500) == 150
+    assert entities.example(read["balance"], 1) == "1.00"
+    assert entities.example(read["seen_at"], 90) == "2026-01-01T01:30:00+00:00"
+    assert entities.example(read["born_on"], 31) == "2026-02-01"
+    assert entities.example(read["user"], 0) is None
+
+
+def test_the_edges_sit_on_each_limit() -> None:
+    read = every_field()
+
+    def edges(name: str) -> dict[str, Any]:
+        return {sample.why: sample.value for sample in entities.edges(read[name])}
+
+    assert edges("handle") == {"max_length": "x" * 12, "one character": "x"}
+    assert edges("bio")["optional"] is None
+    assert edges("bio")["max_length"] == "x" * 500
+    assert edges("bio")["empty"] == ""
+    assert edges("age") == {"min": 18, "max": 150}
+    assert edges("balance") == {"min": "0.00", "precision": "9999.99"}
+
+
+def test_each_refusal_breaks_one_rule_just_past_its_limit() -> None:
+    read = every_field()
+
+    def refused(name: str) -> dict[str, Any]:
+        return {sample.why: sample.value for sample in entities.refusals(read[name])}
+
+    assert refused("handle")["longer than max_length"] == "x" * 13
+    assert refused("handle")["required"] is None
+    assert "required" not in refused("bio")
+    assert refused("age")["below min"] == 17
+    assert refused("age")["above max"] == 151
+    balance = refused("balance")
+    assert balance["below min"] == "-0.01"
+    assert balance["more than 2 decimal places"] == "0.001"
+    assert balance["more than 4 digits before the point"] == "10000"
+    # The enum lists "unknown": the refused value is not one of them.
+    assert refused("tier")["not one of the values"] not in ("free", "unknown", "paid")
+    assert refused("seen_at")["no UTC offset"] == "2026-01-01T09:30:00"
+    assert refused("user")["not a UUID"] == "not-a-uuid"
