@@ -4,12 +4,18 @@ messages of the answers that cannot be rendered (extensions/entities.py)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
+import jinja2
+import pydantic
 import pytest
 import yaml
 
@@ -219,3 +225,90 @@ def test_each_refusal_breaks_one_rule_just_past_its_limit() -> None:
     assert refused("tier")["not one of the values"] not in ("free", "unknown", "paid")
     assert refused("seen_at")["no UTC offset"] == "2026-01-01T09:30:00"
     assert refused("user")["not a UUID"] == "not-a-uuid"
+
+
+# --- the request schemas accept exactly those values -------------------------------
+#
+# The request schema of a domain checks each field with the type that
+# template/_partials/fields.jinja spells: rendered here for every type, it must accept
+# each example and edge, and refuse each refusal, as JSON the API would receive.
+
+REPO = MODULE.parents[1]
+SCHEMA_TYPES = """\
+{% import 'template/_partials/fields.jinja' as fields -%}
+{% for f in every %}
+{% if fields.has_alias(f) %}{{ fields.alias_definition(f) }}{% endif %}
+{{ f.name }}_type = {{ fields.schema_type(m, f) }}{{ ' | None' if f.optional else '' }}
+{% endfor %}
+"""
+
+
+def load_file(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def schema_types(every: list[Any]) -> dict[str, Any]:
+    """The request schema's type of each field, as the template writes it."""
+    names = load_file("template_names", REPO / "extensions" / "names.py")
+    platform_fields = load_file(
+        "template_http_fields",
+        REPO / "template" / "{{ platform_dir }}" / "http" / "fields.py",
+    )
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(REPO), undefined=jinja2.StrictUndefined
+    )
+    environment.filters.update(pascal=names.pascal, quoted=names.quoted)
+    source = environment.from_string(SCHEMA_TYPES).render(
+        every=every, m={"Class": "User"}
+    )
+    namespace: dict[str, Any] = {
+        name: getattr(pydantic, name)
+        for name in (
+            "AwareDatetime",
+            "EmailStr",
+            "Field",
+            "Strict",
+            "StrictBool",
+            "StrictInt",
+            "StrictStr",
+        )
+    }
+    tiers = [f for f in every if f.type == "enum"]
+    namespace |= {
+        "Annotated": Annotated,
+        "Decimal": Decimal,
+        "Integral": platform_fields.Integral,
+        "UUID": UUID,
+        "date": date,
+        "datetime": datetime,
+        **{
+            f"User{f.name.title()}": StrEnum("E", {v: v for v in f.values})
+            for f in tiers
+        },
+    }
+    exec(compile(source, "schema types", "exec"), namespace)  # noqa: S102
+    return {f.name: namespace[f"{f.name}_type"] for f in every}
+
+
+def test_the_request_schemas_take_the_examples_and_edges_and_refuse_the_rest() -> None:
+    every = list(every_field().values())
+    types = schema_types(every)
+
+    for field in every:
+        adapter = pydantic.TypeAdapter(types[field.name])
+        accepted = [
+            entities.Sample(entities.example(field, n), "example") for n in range(3)
+        ]
+        if field.type == "ref":
+            accepted = [entities.Sample(str(UUID(int=7)), "example")]
+        for sample in accepted + entities.edges(field):
+            adapter.validate_json(json.dumps(sample.value))
+        for sample in entities.refusals(field):
+            with pytest.raises(pydantic.ValidationError):
+                adapter.validate_json(json.dumps(sample.value))
+                pytest.fail(f"{field.name}: {sample.why}: {sample.value!r} passed")
