@@ -10,19 +10,23 @@ field: valid ones (different for each item of a unique field), those on the edge
 each rule, and those just past it.
 
 Not wired into copier.yml yet: every domain renders `SAMPLE`, through the same
-field loops that will render an answer's fields.
+field loops that will render an answer's fields. `EntityFilters` gives the templates
+the test values, as Python source.
 """
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
+
+from jinja2.ext import Extension
 
 TYPES = (
     "string",
@@ -42,7 +46,8 @@ TYPES = (
 MODIFIERS: Mapping[str, frozenset[str] | None] = {
     "type": None,
     "optional": None,
-    "unique": frozenset(TYPES) - {"boolean", "text"},
+    # An enum or a boolean has too few values to tell items apart.
+    "unique": frozenset(TYPES) - {"boolean", "text", "enum"},
     "default": frozenset(TYPES) - {"date", "datetime", "uuid", "ref"},
     "min": frozenset({"integer", "decimal"}),
     "max": frozenset({"integer", "decimal"}),
@@ -192,7 +197,8 @@ def _field(
                 + ", ".join(m for m in MODIFIERS if m != "type")
             )
         if applies is not None and kind not in applies:
-            raise EntityError(f"{where}: {modifier} does not apply to a {kind}")
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise EntityError(f"{where}: {modifier} does not apply to {article} {kind}")
     filtered = _flag(where, spec, "filter")
     if filtered and name in LIST_PARAMETERS:
         raise EntityError(
@@ -300,6 +306,8 @@ def _with_default(where: str, field: Field, value: Any) -> Field:
         if kind == "decimal":
             assert field.precision is not None and field.scale is not None
             _fits(f"{where}: the default", value, field.precision, field.scale)
+            # As the column returns it: "1.5" is stored as 1.50.
+            value = Decimal(value).quantize(_step(field))
         if field.min is not None and value < field.min:
             raise EntityError(f"{where}: the default is below min")
         if field.max is not None and value > field.max:
@@ -359,38 +367,47 @@ def _replace(field: Field, **changes: Any) -> Field:
 # that way (a JSON number would pass through a float in many clients).
 
 
+SAME = object()
+
+
 @dataclass(frozen=True)
 class Sample:
-    """A JSON value of a field, and the rule it is there for."""
+    """A JSON value of a field, the rule it is there for, and for a value the API
+    takes, how the API returns it when that is not the same."""
 
     value: Any
     why: str
+    returned: Any = SAME
+
+    @property
+    def echo(self) -> Any:
+        return self.value if self.returned is SAME else self.returned
 
 
-FIRST_DAY = date(2026, 1, 1)
+FIRST_YEAR = 2026
 
 
 def example(field: Field, n: int = 0) -> Any:
     """A JSON value the API accepts for `field`, the `n`th of a series of different
     ones (a unique field needs one per item). None for a ref: the item it points to
-    has to exist first."""
+    has to exist first. `example_source` spells the series in Python."""
     kind = field.type
     if kind in ("string", "text"):
-        return _fit(f"{field.name.replace('_', ' ')} {n}", n, field.max_length)
+        return f"{_label(field)}{n}"
     if kind == "email":
-        return _fit(f"user{n}@example.com", n, field.max_length)
+        return f"user{n}@example.com"
     if kind == "url":
-        return _fit(f"https://example.com/{n}", n, field.max_length)
+        return f"https://example.com/{n}"
     if kind in ("integer", "decimal"):
-        number = _within(field, Decimal(field.min or 0) + n)
+        number = _within(field, _lowest_whole(field) + n)
         return int(number) if kind == "integer" else _decimal(field, number)
     if kind == "boolean":
         return n % 2 == 0
     if kind == "date":
-        return (FIRST_DAY + timedelta(days=n)).isoformat()
+        return date(FIRST_YEAR + n, 1, 1).isoformat()
     if kind == "datetime":
-        start = datetime(2026, 1, 1, tzinfo=UTC)
-        return (start + timedelta(minutes=n)).isoformat()
+        # As the API returns it: in UTC, written Z.
+        return f"{FIRST_YEAR + n}-01-01T00:00:00Z"
     if kind == "uuid":
         return str(UUID(int=n + 1))
     if kind == "enum":
@@ -419,7 +436,11 @@ def edges(field: Field) -> list[Sample]:
         largest = Decimal(10) ** (field.precision - field.scale) - _step(field)
         samples.append(Sample(_decimal(field, _within(field, largest)), "precision"))
     if field.type == "datetime":
-        samples.append(Sample("2026-01-01T09:30:00+02:00", "another offset"))
+        samples.append(
+            Sample(
+                "2026-01-01T09:30:00+02:00", "another offset", "2026-01-01T07:30:00Z"
+            )
+        )
     return samples
 
 
@@ -479,11 +500,19 @@ def refusals(field: Field) -> list[Sample]:
     return samples
 
 
-def _fit(text: str, n: int, max_length: int | None) -> str:
-    """`text`, or `n` alone when `text` is longer than `max_length`."""
-    if max_length is None or len(text) <= max_length:
-        return text
-    return str(n)[-max_length:]
+def _label(field: Field) -> str:
+    """What a text example starts with, before its number: the field's name, unless
+    that leaves too little room for the number within `max_length`."""
+    label = field.name.replace("_", " ") + " "
+    if field.max_length is not None and len(label) + 4 > field.max_length:
+        return ""
+    return label
+
+
+def _lowest_whole(field: Field) -> Decimal:
+    """The smallest whole number a number field takes, or 0 without a min."""
+    low = Decimal(field.min or 0)
+    return low.to_integral_value(rounding=ROUND_CEILING)
 
 
 def _step(field: Field) -> Decimal:
@@ -506,3 +535,145 @@ def _missing_value(values: Sequence[str]) -> str:
     while candidate in values:
         candidate += "_value"
     return candidate
+
+
+# --- the same values, as the Python source of the generated tests ------------------
+#
+# A generated test module spells its domain's values: a JSON body for a new item
+# (a unique field's value an expression of the item's number `n`), the
+# matching use-case input, each edge and each refusal.
+
+# The number of the example a change or a filter sets a unique field to: far past
+# the items a test creates, so that it takes no other item's value.
+FAR = 1000
+
+
+def literal(value: Any) -> str:
+    """The JSON value `value` as a Python literal, as the formatters write it."""
+    if isinstance(value, str):
+        if len(value) > 12 and value == value[0] * len(value):
+            return f"{json.dumps(value[0])} * {len(value)}"
+        return json.dumps(value)
+    return repr(value)
+
+
+def example_source(field: Field, n: int | str = 0) -> str:
+    """The source of `example(field, n)`; with `n` a variable's name, an expression
+    of it that gives the series of a unique field."""
+    if isinstance(n, int):
+        return literal(example(field, n))
+    kind = field.type
+    if kind in ("string", "text"):
+        return f'f"{_label(field)}{{{n}}}"'
+    if kind == "email":
+        return f'f"user{{{n}}}@example.com"'
+    if kind == "url":
+        return f'f"https://example.com/{{{n}}}"'
+    if kind == "integer":
+        return _plus(n, int(_lowest_whole(field)))
+    if kind == "decimal":
+        places = "." + "0" * field.scale if field.scale else ""
+        return f'f"{{{_plus(n, int(_lowest_whole(field)))}}}{places}"'
+    if kind == "date":
+        return f'f"{{{_plus(n, FIRST_YEAR)}}}-01-01"'
+    if kind == "datetime":
+        return f'f"{{{_plus(n, FIRST_YEAR)}}}-01-01T00:00:00Z"'
+    if kind == "uuid":
+        return f'f"00000000-0000-0000-0000-{{{_plus(n, 1)}:012x}}"'
+    raise ValueError(f"{field.name}: a {kind} has no series of examples")
+
+
+def python_source(field: Field, enum_class: str, n: int | str = 0) -> str:
+    """The source of the value a use case takes for `example(field, n)`: an enum
+    member of `enum_class`, a Decimal, a date... (names `python_imports` lists)."""
+    kind = field.type
+    if kind == "enum":
+        return f"{enum_class}.{str(example(field, int(n))).upper()}"
+    if kind == "decimal":
+        return f"Decimal({example_source(field, n)})"
+    year = _plus(n, FIRST_YEAR) if isinstance(n, str) else str(FIRST_YEAR + n)
+    if kind == "date":
+        return f"date({year}, 1, 1)"
+    if kind == "datetime":
+        return f"datetime({year}, 1, 1, tzinfo=UTC)"
+    if kind == "uuid":
+        return f"UUID(int={_plus(n, 1) if isinstance(n, str) else n + 1})"
+    return example_source(field, n)
+
+
+def python_imports(fields: Sequence[Field]) -> dict[str, list[str]]:
+    """What `python_source` of `fields` needs imported, by module."""
+    kinds = {field.type for field in fields}
+    imports: dict[str, list[str]] = {}
+    if "decimal" in kinds:
+        imports["decimal"] = ["Decimal"]
+    when = [
+        name for name, kind in (("UTC", "datetime"), ("date", "date")) if kind in kinds
+    ]
+    if "datetime" in kinds:
+        when.append("datetime")
+    if when:
+        imports["datetime"] = when
+    if "uuid" in kinds:
+        imports["uuid"] = ["UUID"]
+    return imports
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an entity's generated tests change, look up and filter by.
+
+    - `unique`: the field the conflict tests share between two items, if any;
+    - `change`: the field a change sets, to `example(change, change_n)`, which no
+      item of a test has (for any entity: every field is required to be settable);
+    - `filters`: each filter field, with the number of an example no item has.
+    """
+
+    unique: Field | None
+    change: Field
+    change_n: int
+    filters: tuple[tuple[Field, int], ...]
+
+
+def plan(entity_fields: Sequence[Field]) -> Plan:
+    candidates = [field for field in entity_fields if field.type != "ref"]
+    unique = next((field for field in candidates if field.unique), None)
+
+    def other(field: Field) -> int | None:
+        if field.unique:
+            return FAR
+        return 1 if example(field, 1) != example(field, 0) else None
+
+    changeable = [f for f in candidates if not f.unique and other(f) is not None]
+    change = (changeable or candidates)[0]
+    filters = tuple(
+        (field, n)
+        for field in candidates
+        if field.filter and (n := other(field)) is not None
+    )
+    return Plan(unique, change, other(change) or 0, filters)
+
+
+def _plus(name: str, number: int) -> str:
+    if number == 0:
+        return name
+    return f"{name} + {number}" if number > 0 else f"{name} - {-number}"
+
+
+class EntityFilters(Extension):
+    """The generated tests' values, as Jinja filters: `f | example_source('n')`,
+    `f | python_source(enum_class)`, `fields | plan`, `f | edges`..."""
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        environment.filters.update(
+            {
+                "example_source": example_source,
+                "python_source": python_source,
+                "python_imports": python_imports,
+                "literal": literal,
+                "plan": plan,
+                "edges": edges,
+                "refusals": refusals,
+            }
+        )

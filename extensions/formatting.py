@@ -66,6 +66,50 @@ def assignment(
     return f"{pad}{target} = (\n{pad}    {expression}\n{pad})"
 
 
+def call(
+    name: str,
+    args: Any,
+    indent: int = 0,
+    prefix: str = "",
+    suffix: str = "",
+    line_length: int = 88,
+) -> str:
+    """`{prefix}{name}(args){suffix}` on one line when it fits; else its arguments
+    on one line of their own, or one a line with a trailing comma: how black and
+    ruff format split a call."""
+    pad = " " * indent
+    joined = ", ".join(args)
+    line = f"{pad}{prefix}{name}({joined}){suffix}"
+    if len(line) <= line_length:
+        return line
+    if len(f"{pad}    {joined}") <= line_length:
+        return f"{pad}{prefix}{name}(\n{pad}    {joined}\n{pad}){suffix}"
+    body = "".join(f"{pad}    {arg},\n" for arg in args)
+    return f"{pad}{prefix}{name}(\n{body}{pad}){suffix}"
+
+
+def call_tuple(
+    calls: Any, indent: int = 0, prefix: str = "", line_length: int = 88
+) -> str:
+    """`{prefix}(call, ...)` of `calls`, (name, args) pairs: one a line with a
+    trailing comma, which keeps the tuple so, except a one-call tuple that fits on
+    the line (its comma is not a "magic" one)."""
+    pad = " " * indent
+    calls = list(calls)
+    if not calls:
+        return f"{pad}{prefix}()"
+    if len(calls) == 1:
+        name, args = calls[0]
+        line = f"{pad}{prefix}({name}({', '.join(args)}),)"
+        if len(line) <= line_length:
+            return line
+    items = "\n".join(
+        call(name, args, indent + 4, suffix=",", line_length=line_length)
+        for name, args in calls
+    )
+    return f"{pad}{prefix}(\n{items}\n{pad})"
+
+
 class FormattingExtension(Extension):
     """Registers the formatter rules as filters."""
 
@@ -76,5 +120,7 @@ class FormattingExtension(Extension):
                 "import_from": import_from,
                 "assignment": assignment,
                 "sort_imports": sort_imports,
+                "call": call,
+                "call_tuple": call_tuple,
             }
         )

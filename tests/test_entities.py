@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -132,6 +132,7 @@ REFUSED = [
     pytest.param({"orders": {"user": {"type": "ref", "to": "users", "on_delete": "ignore"}}}, "on_delete is one of restrict, set_null, cascade", id="on-delete"),
     pytest.param({"orders": {"user": {"type": "ref", "to": "users", "on_delete": "set_null"}}}, "set_null needs optional: true", id="set-null-required"),
     pytest.param({"orders": {"limit": {"type": "integer", "filter": True}}}, "clash with the list's own limit", id="filter-named-limit"),
+    pytest.param({"orders": {"state": {"type": "enum", "values": ["a", "b"], "unique": True}}}, "unique does not apply to an enum", id="unique-enum"),
 ]  # fmt: skip
 
 
@@ -151,6 +152,7 @@ def test_an_answer_that_cannot_be_rendered_is_refused_with_why(
 EVERY_TYPE = {
     "users": {
         "handle": {"type": "string", "max_length": 12, "unique": True},
+        "code": {"type": "string", "max_length": 6, "unique": True},
         "bio": {"type": "text", "max_length": 500, "optional": True},
         "email": {"type": "email", "unique": True},
         "site": {"type": "url", "optional": True},
@@ -182,13 +184,14 @@ def test_the_examples_keep_each_rule() -> None:
     read = every_field()
 
     assert entities.example(read["handle"], 3) == "handle 3"
-    # "handle 123456" is longer than 12: the number alone.
-    assert entities.example(read["handle"], 123456) == "123456"
+    # "code 1234" would not leave room for four digits in 6: the number alone.
+    assert entities.example(read["code"], 3) == "3"
     assert entities.example(read["age"], 0) == 18
     assert entities.example(read["age"], 500) == 150
     assert entities.example(read["balance"], 1) == "1.00"
-    assert entities.example(read["seen_at"], 90) == "2026-01-01T01:30:00+00:00"
-    assert entities.example(read["born_on"], 31) == "2026-02-01"
+    # Datetimes as the API returns them, in UTC.
+    assert entities.example(read["seen_at"], 1) == "2027-01-01T00:00:00Z"
+    assert entities.example(read["born_on"], 1) == "2027-01-01"
     assert entities.example(read["user"], 0) is None
 
 
@@ -287,7 +290,7 @@ def schema_types(every: list[Any]) -> dict[str, Any]:
         "date": date,
         "datetime": datetime,
         **{
-            f"User{f.name.title()}": StrEnum("E", {v: v for v in f.values})
+            f"User{f.name.title()}": StrEnum("E", {v.upper(): v for v in f.values})
             for f in tiers
         },
     }
@@ -312,3 +315,69 @@ def test_the_request_schemas_take_the_examples_and_edges_and_refuse_the_rest() -
             with pytest.raises(pydantic.ValidationError):
                 adapter.validate_json(json.dumps(sample.value))
                 pytest.fail(f"{field.name}: {sample.why}: {sample.value!r} passed")
+
+
+# --- the same values as the generated tests spell them ------------------------------
+
+
+def test_a_unique_fields_series_is_spelt_as_its_examples() -> None:
+    for field in every_field().values():
+        if field.unique:
+            source = entities.example_source(field, "n")
+            for n in range(5):
+                assert eval(source, {"n": n}) == entities.example(field, n), field.name
+
+
+def test_each_value_a_test_sends_is_written_as_a_literal_of_itself() -> None:
+    for field in every_field().values():
+        for sample in entities.edges(field) + entities.refusals(field):
+            source = entities.literal(sample.value)
+            assert eval(source) == sample.value, (field.name, source)
+    assert entities.literal("x" * 13) == '"x" * 13'
+    assert entities.literal("nul\x00") == '"nul\\u0000"'
+
+
+def test_a_use_case_takes_the_value_the_api_reads_from_the_json() -> None:
+    """python_source(field, n) is what the request schema makes of example(field, n):
+    the use-case tests and the API tests mean the same values."""
+    every = [f for f in every_field().values() if f.type != "ref"]
+    types = schema_types(every)
+    namespace = {
+        "Decimal": Decimal,
+        "UTC": UTC,
+        "UUID": UUID,
+        "date": date,
+        "datetime": datetime,
+    }
+
+    for field in every:
+        enum_class = f"User{field.name.title()}"
+        if field.type == "enum":
+            namespace[enum_class] = types[field.name]
+        for n in (0, 1, 3):
+            spelt = entities.python_source(
+                field, enum_class, "n" if field.unique else n
+            )
+            value = eval(spelt, {**namespace, "n": n})
+            read = pydantic.TypeAdapter(types[field.name]).validate_json(
+                json.dumps(entities.example(field, n))
+            )
+            assert value == read, (field.name, n, spelt)
+    assert set(entities.python_imports(every)) == {"datetime", "decimal", "uuid"}
+
+
+def test_the_plan_changes_and_filters_by_values_no_item_has() -> None:
+    sample = entities.plan(entities.entity_of("users", {}).fields)
+    assert sample.unique is not None and sample.unique.name == "name"
+    assert (sample.change.name, sample.change_n) == ("description", 1)
+    assert [(f.name, n) for f, n in sample.filters] == [("status", 1)]
+
+    only_unique = fields({"users": {"code": {"type": "string", "unique": True}}})
+    plan = entities.plan(list(only_unique["users"].values()))
+    assert (plan.change.name, plan.change_n) == ("code", entities.FAR)
+
+    one_value = fields(
+        {"users": {"kind": {"type": "enum", "values": ["only"], "filter": True}}}
+    )
+    # A filter whose every item has the one value tells nothing apart: not tested.
+    assert entities.plan(list(one_value["users"].values())).filters == ()

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import black
 import copier
 import pytest
 import yaml
@@ -596,3 +597,25 @@ def test_the_hook_can_run_again_on_its_own_context() -> None:
     twice = dict(once)
     context_hook.DerivedContext.hook(None, twice)
     assert twice == once
+
+
+@pytest.mark.parametrize("width", [1, 20, 60, 120])
+def test_calls_and_tuples_of_calls_are_laid_out_as_black_does(width: int) -> None:
+    """call and call_tuple write what black leaves as it is, at any argument width."""
+    args = ['"field"', f'"{"x" * width}"', '"why"']
+    source = "\n".join(
+        [
+            formatting.call("class TestThing", ["Base", "Mixin" * width], suffix=":"),
+            "    pass",
+            "",
+            "",
+            formatting.call("Value", args, prefix="change = "),
+            formatting.call_tuple([("Edge", args)], prefix="one = "),
+            formatting.call_tuple(
+                [("Edge", args), ("Edge", args[:2])], prefix="two = "
+            ),
+            "",
+        ]
+    )
+
+    assert black.format_str(source, mode=black.Mode()) == source
