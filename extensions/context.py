@@ -29,6 +29,8 @@ once per service, with `service_dir` set, so a template must tell "this service"
   them, with who calls whom).
 - `dmeta`: names and import paths of each domain of the service (in the system's own
   files, of every domain, in its own service);
+- `uses_unset`: whether the platform's `unset.py` is rendered (a related pair, or an
+  optional field in the answer `entities`);
 - `parent`, `child`: the related pair, the first domain and the second, whose items
   belong to it (/api/v1/{parent}/{id}/{child}), as `dmeta` entries, or None where the
   service holds neither. The second domain's service keeps the first as its (remote)
@@ -75,9 +77,12 @@ _validators = _sibling("validators")
 _entities = _sibling("entities")
 
 
-def domain_info(name: str, package: str, layout: str) -> dict[str, Any]:
+def domain_info(
+    name: str, package: str, layout: str, entities: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Names and import paths of one domain's modules in `package`, laid out so, and
-    the fields of its entity (`fields`, extensions/entities.py's `Field`s)."""
+    the fields of its entity (`fields`, extensions/entities.py's `Field`s): the
+    one `entities` (the answer, read) gives, else the sample's."""
     one = singular(name)
     info: dict[str, Any] = {
         "name": name,
@@ -85,7 +90,9 @@ def domain_info(name: str, package: str, layout: str) -> dict[str, Any]:
         "Class": pascal(one),
         "title": title(name),
         "kebab": name.replace("_", "-"),
-        "fields": _entities.entity_of(name, {}).fields,
+        "fields": _entities.entity_of(name, entities or {}).fields,
+        # Whether the answer `entities` gives them (else they are the sample's).
+        "custom": name in (entities or {}),
     }
     if layout == "modules":
         base = f"{package}.modules.{name}"
@@ -168,6 +175,15 @@ class DerivedContext(ContextHook):
         if _validators.domains_error(domains, singular=singular):
             return
         package = str(context.get("package_name", ""))
+        try:
+            entities = _entities.read_entities(context.get("entities"), domains)
+        except _entities.EntityError:
+            entities = {}  # the answer's validator says why
+        # The platform's UNSET (a PATCH that leaves a nullable field alone): for the
+        # related pair's reference, and for optional fields.
+        context["uses_unset"] = len(domains) > 1 or any(
+            field.optional for entity in entities.values() for field in entity.fields
+        )
         service = context["service"] = service_of(context)
         if context.get("architecture") == "microservices":
             context["services"] = [
@@ -176,10 +192,12 @@ class DerivedContext(ContextHook):
         else:
             context["services"] = [service_of(context)]
         if service is None:
-            meta = {d: domain_info(d, f"{package}_{d}", "layers") for d in domains}
+            meta = {
+                d: domain_info(d, f"{package}_{d}", "layers", entities) for d in domains
+            }
         else:
             meta = {
-                d: domain_info(d, service["package"], service["layout"])
+                d: domain_info(d, service["package"], service["layout"], entities)
                 for d in service["domains"]
             }
         context["dmeta"] = meta
@@ -190,4 +208,6 @@ class DerivedContext(ContextHook):
         if service and service["remote_parent"]:
             # The parent lives in another service, in a package of its own.
             parent_package = f"{package}_{domains[0]}"
-            context["parent"] = domain_info(domains[0], parent_package, "layers")
+            context["parent"] = domain_info(
+                domains[0], parent_package, "layers", entities
+            )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
@@ -62,11 +62,44 @@ MODIFIERS: Mapping[str, frozenset[str] | None] = {
 ON_DELETE = ("restrict", "set_null", "cascade")
 # Columns every entity has already.
 RESERVED = frozenset({"id", "version", "created_at", "updated_at", "owner_id"})
-# Query parameters of every list route: a filter may not take their name.
-LIST_PARAMETERS = frozenset({"page", "limit"})
+# Names the generated code gives something else where a field's name goes: the
+# entity's `change(self, now, ...)`, the parameters and variables of a route
+# function, and the attributes of a Pydantic model (a request or response schema),
+# whose own names start with `model_` too.
+TAKEN = {
+    "self": "the entity's methods",
+    "now": "the entity's change()",
+    "change": "the entity's change()",
+    **dict.fromkeys(
+        ("actor", "body", "changes", "filters", "item_id", "service"),
+        "a route function",
+    ),
+    **dict.fromkeys(
+        (
+            "construct",
+            "copy",
+            "dict",
+            "from_orm",
+            "json",
+            "parse_file",
+            "parse_obj",
+            "parse_raw",
+            "schema",
+            "schema_json",
+            "update_forward_refs",
+            "validate",
+        ),
+        "a Pydantic model",
+    ),
+}
+# Parameters of every list route: a filter may not take their name.
+LIST_PARAMETERS = frozenset({"page", "limit", "service", "actor"})
 # Without `precision` and `scale`, a decimal is a sum of money.
 DEFAULT_PRECISION, DEFAULT_SCALE = 12, 2
 MAX_PRECISION = 38
+# What an integer column holds (PostgreSQL's integer): the bounds of an integer
+# field without min or max, and the most a min or a max may be.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 # String lengths without `max_length`.
 DEFAULT_MAX_LENGTH = {"string": 200, "email": 320, "url": 2048}
 
@@ -147,12 +180,42 @@ def read_entities(answer: Any, domains: Sequence[str]) -> dict[str, Entity]:
     return entities
 
 
-def entities_error(answer: Any, domains: Sequence[str]) -> str:
-    """The validator of the answer `entities`."""
+def entities_error(
+    answer: Any, domains: Any, parent_key: Callable[[str], str] | None = None
+) -> str:
+    """The validator of the answer `entities`: also refuses what this release does
+    not render yet. `parent_key(first_domain)` is the field that relates the second
+    domain's items to the first's, which the second's entity cannot take."""
+    if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+        return ""  # the answer `domains` says what is wrong with it
     try:
-        read_entities(answer, domains)
+        entities = read_entities(answer, domains)
     except EntityError as error:
         return str(error)
+    for entity in entities.values():
+        for field in entity.references:
+            return (
+                f"entities.{entity.domain}.{field.name}: relations (type ref) are not"
+                " generated yet; leave the field out for now (the first two domains"
+                " stay related as the answer `domains` says)"
+            )
+    for entity in entities.values():
+        for field in entity.fields:
+            if field.type == "decimal" and (
+                field.max is not None or field.min not in (None, 0)
+            ):
+                return (
+                    f"entities.{entity.domain}.{field.name}: a decimal's min is 0 or"
+                    " left out, and its max comes from its precision and scale (not"
+                    " generated otherwise yet)"
+                )
+    if parent_key is not None and len(domains) >= 2 and domains[1] in entities:
+        key = parent_key(domains[0])
+        if any(field.name == key for field in entities[domains[1]].fields):
+            return (
+                f"entities.{domains[1]}.{key}: {domains[1]} belong to {domains[0]}"
+                f" through {key} already; rename the field"
+            )
     return ""
 
 
@@ -179,6 +242,11 @@ def _field(
             f"{where}: every entity has {name} already (reserved: "
             + ", ".join(sorted(RESERVED))
             + ")"
+        )
+    if name in TAKEN or name.startswith("model_"):
+        raise EntityError(
+            f"{where}: {TAKEN.get(name, 'a Pydantic model')} uses the name {name};"
+            " rename the field"
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise EntityError(f"{where}: '{name}' is a Python keyword; rename the field")
@@ -254,6 +322,13 @@ def _limits(where: str, kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
             limits[bound] = _number(f"{where}: {bound}", kind, spec[bound])
             if kind == "decimal":
                 _fits(f"{where}: {bound}", limits[bound], precision, scale)
+    if kind == "integer":
+        for bound in ("min", "max"):
+            if not INTEGER_MIN <= limits.get(bound, 0) <= INTEGER_MAX:
+                raise EntityError(
+                    f"{where}: {bound} is beyond what an integer column holds"
+                    f" ({INTEGER_MIN} to {INTEGER_MAX})"
+                )
     low, high = limits.get("min"), limits.get("max")
     if low is not None and high is not None and low > high:
         raise EntityError(f"{where}: min is above max")
@@ -424,17 +499,21 @@ def edges(field: Field) -> list[Sample]:
         samples.append(Sample("x", "one character"))
     if field.type == "text":
         samples += [Sample("", "empty"), Sample("two\nlines\tand a tab", "whitespace")]
-    if field.type in ("integer", "decimal"):
+    if field.type == "integer":
+        samples += [Sample(bound, why) for bound, why in _integer_bounds(field)]
+    if field.type == "decimal":
         for bound, why in ((field.min, "min"), (field.max, "max")):
             if bound is not None:
-                value = (
-                    int(bound) if field.type == "integer" else _decimal(field, bound)
-                )
-                samples.append(Sample(value, why))
+                samples.append(Sample(_decimal(field, bound), why))
     if field.type == "decimal":
         assert field.precision is not None and field.scale is not None
         largest = Decimal(10) ** (field.precision - field.scale) - _step(field)
         samples.append(Sample(_decimal(field, _within(field, largest)), "precision"))
+        if field.scale:
+            stored = example(field, 0)
+            fewer = f"{Decimal(stored).normalize():f}"
+            if fewer != stored:
+                samples.append(Sample(fewer, "fewer decimal places", stored))
     if field.type == "datetime":
         samples.append(
             Sample(
@@ -464,19 +543,24 @@ def refusals(field: Field) -> list[Sample]:
         samples += [Sample(1.5, "not whole"), Sample("1", "a string")]
     if kind in ("integer", "decimal"):
         samples.append(Sample(True, "a boolean"))
-        step = 1 if kind == "integer" else _step(field)
+    if kind == "integer":
+        (low, low_why), (high, high_why) = _integer_bounds(field)
+        samples += [
+            Sample(low - 1, f"below {low_why}"),
+            Sample(high + 1, f"above {high_why}"),
+        ]
+    if kind == "decimal":
+        step = _step(field)
         for bound, why, beyond in (
             (field.min, "below min", -step),
             (field.max, "above max", step),
         ):
             if bound is not None:
-                value = Decimal(bound) + beyond
-                samples.append(
-                    Sample(int(value) if kind == "integer" else str(value), why)
-                )
+                samples.append(Sample(str(Decimal(bound) + beyond), why))
     if kind == "decimal":
         assert field.precision is not None and field.scale is not None
         samples += [
+            Sample(1, "a JSON number, not text"),
             Sample("abc", "not a number"),
             Sample(str(_step(field) / 10), f"more than {field.scale} decimal places"),
             Sample(
@@ -513,6 +597,18 @@ def _lowest_whole(field: Field) -> Decimal:
     """The smallest whole number a number field takes, or 0 without a min."""
     low = Decimal(field.min or 0)
     return low.to_integral_value(rounding=ROUND_CEILING)
+
+
+def _integer_bounds(field: Field) -> list[tuple[int, str]]:
+    """The least and the most an integer field takes, and why."""
+    return [
+        (int(field.min), "min")
+        if field.min is not None
+        else (INTEGER_MIN, "the column's least"),
+        (int(field.max), "max")
+        if field.max is not None
+        else (INTEGER_MAX, "the column's most"),
+    ]
 
 
 def _step(field: Field) -> Decimal:
@@ -601,14 +697,21 @@ def python_source(field: Field, enum_class: str, n: int | str = 0) -> str:
     return example_source(field, n)
 
 
-def python_imports(fields: Sequence[Field]) -> dict[str, list[str]]:
-    """What `python_source` of `fields` needs imported, by module."""
+def python_imports(
+    fields: Sequence[Field], annotations: bool = False
+) -> dict[str, list[str]]:
+    """What `python_source` of `fields` needs imported, by module; with
+    `annotations`, what their types as annotations need."""
     kinds = {field.type for field in fields}
+    if annotations and "ref" in kinds:
+        kinds.add("uuid")
     imports: dict[str, list[str]] = {}
     if "decimal" in kinds:
         imports["decimal"] = ["Decimal"]
     when = [
-        name for name, kind in (("UTC", "datetime"), ("date", "date")) if kind in kinds
+        name
+        for name, kind in (("UTC", "datetime"), ("date", "date"))
+        if kind in kinds and not (annotations and name == "UTC")
     ]
     if "datetime" in kinds:
         when.append("datetime")
@@ -675,5 +778,10 @@ class EntityFilters(Extension):
                 "plan": plan,
                 "edges": edges,
                 "refusals": refusals,
+                "entities_error": lambda answer, domains: entities_error(
+                    answer,
+                    domains,
+                    lambda first: environment.filters["singular"](first) + "_id",
+                ),
             }
         )

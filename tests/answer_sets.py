@@ -14,6 +14,7 @@ Factors and levels (the first level of each is the template's default):
     rate_limit      sliding_window, token_bucket, none
     broker          none, rabbitmq, nats, redis
     kubernetes      false, true
+    entities        samples ({}), typed (TYPED_FIELDS on the first two domains)
 
 auth, cache and broker have four levels each, so 16 sets is the minimum for pairwise
 coverage (4 x 4 pairs of auth and cache alone), and 16 sets reach it only when every
@@ -26,6 +27,9 @@ others. No broker column fits the array that had, so the broker column was found
 with the auth and cache columns and the defaults row fixed and every other cell free,
 changing as few of them as it could (16 of 150, in five columns); the ids changed
 with them.
+The entities column came last, by a search for a two-level column that meets every
+level of every other factor with both of its levels; it is a keyword at the end of
+a row (``entities="typed"``), and the ids do not name it.
 ``tests/test_render.py`` checks the coverage, so a hand edit cannot silently lose a
 pair.
 
@@ -67,11 +71,42 @@ FACTORS: dict[str, list[Any]] = {
     "rate_limit": ["sliding_window", "token_bucket", "none"],
     "broker": ["none", "rabbitmq", "nats", "redis"],
     "kubernetes": [False, True],
+    # The answer `entities`: {} (every domain keeps the sample entity), or fields of
+    # every type and modifier (TYPED_FIELDS) for the first two domains.
+    "entities": ["samples", "typed"],
 }
 
 # The values copier.yml gives when every question keeps its default.
 DEFAULTS: dict[str, Any] = {name: levels[0] for name, levels in FACTORS.items()}
 DEFAULT_PACKAGE = "acme_service"
+
+# The fields of the level "typed": every type but ref, and every modifier that
+# applies to them, over two entities. A set with one domain gives it both.
+TYPED_FIELDS: list[dict[str, Any]] = [
+    {
+        "code": {"type": "string", "max_length": 40, "unique": True},
+        "contact": {"type": "email", "unique": True, "filter": True},
+        "note": {"type": "text", "max_length": 500, "optional": True},
+        "homepage": {"type": "url", "optional": True},
+        "rank": {"type": "integer", "min": 1, "max": 100, "optional": True, "filter": True},
+        "active": {"type": "boolean", "default": True, "filter": True},
+    },
+    {
+        "reference": {"type": "uuid", "unique": True},
+        "amount": {"type": "decimal", "precision": 10, "scale": 2, "min": 0, "default": "0"},
+        "due_at": {"type": "datetime", "filter": True},
+        "starts_on": {"type": "date", "optional": True, "filter": True},
+        "quantity": {"type": "integer", "default": 1, "filter": True},
+        "stage": {"type": "enum", "values": ["draft", "open", "closed"], "default": "draft", "filter": True},
+    },
+]  # fmt: skip
+
+
+def typed_entities(domains: list[str]) -> dict[str, Any]:
+    """The answer `entities` of the level "typed" for `domains`."""
+    if len(domains) == 1:
+        return {domains[0]: {**TYPED_FIELDS[0], **TYPED_FIELDS[1]}}
+    return dict(zip(domains[:2], TYPED_FIELDS, strict=True))
 
 
 @dataclass(frozen=True)
@@ -94,12 +129,24 @@ class AnswerSet:
         if self.id == "defaults":
             return {}
         data = {
-            k: (list(v) if isinstance(v, list) else v) for k, v in self.answers.items()
+            k: (list(v) if isinstance(v, list) else v)
+            for k, v in self.answers.items()
+            if k != "entities"
         }
+        if self.answers["entities"] == "typed":
+            data["entities"] = typed_entities(list(self.answers["domains"]))
         if self.project_name is not None:
             data["project_name"] = self.project_name
         data.update(self.extra)
         return data
+
+    def answer(self, factor: str) -> Any:
+        """What copier records for `factor`: a level, or for entities the mapping."""
+        if factor == "entities":
+            typed = self.answers["entities"] == "typed"
+            return typed_entities(list(self.answers["domains"])) if typed else {}
+        value = self.answers[factor]
+        return list(value) if isinstance(value, list) else value
 
     def __getitem__(self, key: str) -> Any:
         return self.answers[key]
@@ -119,6 +166,7 @@ def _set(
     rate_limit: str,
     broker: str,
     kubernetes: bool,
+    entities: str = "samples",
     **extra: Any,
 ) -> AnswerSet:
     answers = {
@@ -133,6 +181,7 @@ def _set(
         "rate_limit": rate_limit,
         "broker": broker,
         "kubernetes": kubernetes,
+        "entities": entities,
     }
     return AnswerSet(id=set_id, answers=answers, project_name=project_name, extra=extra)
 
@@ -148,17 +197,17 @@ ANSWER_SETS: list[AnswerSet] = [
     #    id                                                                        project name       architecture        database      tracing ci        python  domains          auth       cache        rate_limit        broker      k8s
     _set("defaults",                                                               None,              "monolith",         "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "none",     False),
     _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit-nats",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none",           "nats",     False),
-    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket-streams",   "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",   "redis",    True, dependency_updates="both"),
+    _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket-streams",   "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",   "redis",    True, dependency_updates="both", entities="typed"),
     _set("modular-sqlite-trace-gitlab-py312-three-none-nocache-window-nats",       "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", DEFAULT_DOMAINS, "none",    "none",      "sliding_window", "nats",     False, template_updates="renovate"),
-    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit-rabbit",          "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none",           "rabbitmq", False, dependency_updates="none"),
+    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit-rabbit",          "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none",           "rabbitmq", False, dependency_updates="none", entities="typed"),
     _set("mono-pg-notrace-noci-py313-two-apikey-mem-bucket-nats",                  "Shipping Desk",   "monolith",         "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket",   "nats",     True),
-    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket-streams",       "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",   "redis",    True),
-    _set("mono-sqlite-trace-github-py311-invoices-apikey-nocache-nolimit-streams", "Billing Hub",     "monolith",         "sqlite",     True,  "github", "3.11", ["invoices"],    "api_key", "none",      "none",           "redis",    False, template_updates="renovate"),
-    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket-nats",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket",   "nats",     False),
+    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket-streams",       "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",   "redis",    True, entities="typed"),
+    _set("mono-sqlite-trace-github-py311-invoices-apikey-nocache-nolimit-streams", "Billing Hub",     "monolith",         "sqlite",     True,  "github", "3.11", ["invoices"],    "api_key", "none",      "none",           "redis",    False, template_updates="renovate", entities="typed"),
+    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket-nats",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket",   "nats",     False, entities="typed"),
     _set("mono-pg-notrace-noci-py313-three-oauth2-redis-window30-streams",         "Order Center",    "monolith",         "postgresql", False, "none",   "3.13", DEFAULT_DOMAINS, "oauth2",  "redis",     "sliding_window", "redis",    True, rate_limit_per_minute=30),
-    _set("modular-sqlite-trace-github-py312-three-apikey-redis-bucket-rabbit",     _NW,               "modular_monolith", "sqlite",     True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "token_bucket",   "rabbitmq", True),
-    _set("mono-sqlite-trace-noci-py312-two-oauth2-nocache-bucket-nobroker",        "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", _TWO,            "oauth2",  "none",      "token_bucket",   "none",     True),
-    _set("mono-pg-notrace-github-py313-two-jwt-nocache-window-rabbit",             "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", _TWO,            "jwt",     "none",      "sliding_window", "rabbitmq", True, template_updates="notify"),
+    _set("modular-sqlite-trace-github-py312-three-apikey-redis-bucket-rabbit",     _NW,               "modular_monolith", "sqlite",     True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "token_bucket",   "rabbitmq", True, entities="typed"),
+    _set("mono-sqlite-trace-noci-py312-two-oauth2-nocache-bucket-nobroker",        "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", _TWO,            "oauth2",  "none",      "token_bucket",   "none",     True, entities="typed"),
+    _set("mono-pg-notrace-github-py313-two-jwt-nocache-window-rabbit",             "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", _TWO,            "jwt",     "none",      "sliding_window", "rabbitmq", True, template_updates="notify", entities="typed"),
     _set("mono-pg-trace-gitlab-py312-invoices-oauth2-mem-nolimit-rabbit",          "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", ["invoices"],    "oauth2",  "memory",    "none",           "rabbitmq", True, template_updates="notify"),
     _set("modular-pg-trace-gitlab-py313-invoices-apikey-twolevel-window-nobroker", "Booking Engine",  "modular_monolith", "postgresql", True,  "gitlab", "3.13", ["invoices"],    "api_key", "two_level", "sliding_window", "none",     True),
     _set("modular-sqlite-notrace-gitlab-py311-two-none-redis-nolimit-nobroker",    "Inventory Sync",  "modular_monolith", "sqlite",     False, "gitlab", "3.11", _TWO,            "none",    "redis",     "none",           "none",     True),
@@ -172,7 +221,7 @@ ANSWER_SETS: list[AnswerSet] = [
 MICROSERVICE_SETS: list[AnswerSet] = [
     #    id                                                          project name      architecture     database      tracing ci        python  domains          auth       cache        rate_limit        broker      k8s
     _set("micro-sqlite-trace-github-py311-three-jwt-mem-window-rabbit", "Market Place",  "microservices", "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "rabbitmq", True),
-    _set("micro-pg-notrace-gitlab-py312-two-apikey-redis-bucket-nats",  "Parcel Post",   "microservices", "postgresql", False, "gitlab", "3.12", _TWO,            "api_key", "redis",     "token_bucket",   "nats",     True),
+    _set("micro-pg-notrace-gitlab-py312-two-apikey-redis-bucket-nats",  "Parcel Post",   "microservices", "postgresql", False, "gitlab", "3.12", _TWO,            "api_key", "redis",     "token_bucket",   "nats",     True, entities="typed"),
     _set("micro-pg-trace-noci-py313-two-oauth2-twolevel-nolimit-streams", "Travel Desk", "microservices", "postgresql", True,  "none",   "3.13", _TWO,            "oauth2",  "two_level", "none",           "redis",    False),
     _set("micro-sqlite-notrace-github-py312-two-none-nocache-window-rabbit", "Tool Shed", "microservices", "sqlite",     False, "github", "3.12", ["tools", "loans"], "none",  "none",      "sliding_window", "rabbitmq", True),
 ]

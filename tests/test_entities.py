@@ -132,6 +132,9 @@ REFUSED = [
     pytest.param({"orders": {"user": {"type": "ref", "to": "users", "on_delete": "ignore"}}}, "on_delete is one of restrict, set_null, cascade", id="on-delete"),
     pytest.param({"orders": {"user": {"type": "ref", "to": "users", "on_delete": "set_null"}}}, "set_null needs optional: true", id="set-null-required"),
     pytest.param({"orders": {"limit": {"type": "integer", "filter": True}}}, "clash with the list's own limit", id="filter-named-limit"),
+    pytest.param({"orders": {"count": {"type": "integer", "max": 2**40}}}, "beyond what an integer column holds", id="integer-beyond-column"),
+    pytest.param({"orders": {"self": "string"}}, "the entity's methods uses the name self", id="taken-by-code"),
+    pytest.param({"orders": {"model_name": "string"}}, "a Pydantic model uses the name model_name", id="taken-by-pydantic"),
     pytest.param({"orders": {"state": {"type": "enum", "values": ["a", "b"], "unique": True}}}, "unique does not apply to an enum", id="unique-enum"),
 ]  # fmt: skip
 
@@ -157,6 +160,7 @@ EVERY_TYPE = {
         "email": {"type": "email", "unique": True},
         "site": {"type": "url", "optional": True},
         "age": {"type": "integer", "min": 18, "max": 150},
+        "score": "integer",
         "balance": {"type": "decimal", "precision": 6, "scale": 2, "min": 0},
         "active": "boolean",
         "born_on": "date",
@@ -206,7 +210,14 @@ def test_the_edges_sit_on_each_limit() -> None:
     assert edges("bio")["max_length"] == "x" * 500
     assert edges("bio")["empty"] == ""
     assert edges("age") == {"min": 18, "max": 150}
-    assert edges("balance") == {"min": "0.00", "precision": "9999.99"}
+    assert edges("balance") == {
+        "min": "0.00",
+        "precision": "9999.99",
+        "fewer decimal places": "0",
+    }
+    # Taken, and returned as the column keeps it.
+    (fewer,) = [s for s in entities.edges(read["balance"]) if s.why.startswith("fewer")]
+    assert fewer.echo == "0.00"
 
 
 def test_each_refusal_breaks_one_rule_just_past_its_limit() -> None:
@@ -220,6 +231,8 @@ def test_each_refusal_breaks_one_rule_just_past_its_limit() -> None:
     assert "required" not in refused("bio")
     assert refused("age")["below min"] == 17
     assert refused("age")["above max"] == 151
+    # An integer without bounds has its column's.
+    assert refused("score")["above the column's most"] == 2**31
     balance = refused("balance")
     assert balance["below min"] == "-0.01"
     assert balance["more than 2 decimal places"] == "0.001"
@@ -234,7 +247,8 @@ def test_each_refusal_breaks_one_rule_just_past_its_limit() -> None:
 #
 # The request schema of a domain checks each field with the type that
 # template/_partials/fields.jinja spells: rendered here for every type, it must accept
-# each example and edge, and refuse each refusal, as JSON the API would receive.
+# each example and edge, and refuse each refusal, as JSON the API would receive: as
+# FastAPI does, the JSON is parsed first, then validated as Python values.
 
 REPO = MODULE.parents[1]
 SCHEMA_TYPES = """\
@@ -273,7 +287,6 @@ def schema_types(every: list[Any]) -> dict[str, Any]:
         name: getattr(pydantic, name)
         for name in (
             "AwareDatetime",
-            "EmailStr",
             "Field",
             "Strict",
             "StrictBool",
@@ -286,6 +299,13 @@ def schema_types(every: list[Any]) -> dict[str, Any]:
         "Annotated": Annotated,
         "Decimal": Decimal,
         "Integral": platform_fields.Integral,
+        "IsoDate": platform_fields.IsoDate,
+        "IsoDatetime": platform_fields.IsoDatetime,
+        "InUtc": platform_fields.InUtc,
+        "DecimalText": platform_fields.DecimalText,
+        "EMAIL_PATTERN": platform_fields.EMAIL_PATTERN,
+        "INTEGER_MIN": platform_fields.INTEGER_MIN,
+        "INTEGER_MAX": platform_fields.INTEGER_MAX,
         "UUID": UUID,
         "date": date,
         "datetime": datetime,
@@ -310,10 +330,12 @@ def test_the_request_schemas_take_the_examples_and_edges_and_refuse_the_rest() -
         if field.type == "ref":
             accepted = [entities.Sample(str(UUID(int=7)), "example")]
         for sample in accepted + entities.edges(field):
-            adapter.validate_json(json.dumps(sample.value))
+            value = adapter.validate_python(json.loads(json.dumps(sample.value)))
+            # As the API writes it back: a datetime in UTC, a decimal at its scale.
+            assert adapter.dump_python(value, mode="json") == sample.echo, sample
         for sample in entities.refusals(field):
             with pytest.raises(pydantic.ValidationError):
-                adapter.validate_json(json.dumps(sample.value))
+                adapter.validate_python(json.loads(json.dumps(sample.value)))
                 pytest.fail(f"{field.name}: {sample.why}: {sample.value!r} passed")
 
 
@@ -359,8 +381,8 @@ def test_a_use_case_takes_the_value_the_api_reads_from_the_json() -> None:
                 field, enum_class, "n" if field.unique else n
             )
             value = eval(spelt, {**namespace, "n": n})
-            read = pydantic.TypeAdapter(types[field.name]).validate_json(
-                json.dumps(entities.example(field, n))
+            read = pydantic.TypeAdapter(types[field.name]).validate_python(
+                json.loads(json.dumps(entities.example(field, n)))
             )
             assert value == read, (field.name, n, spelt)
     assert set(entities.python_imports(every)) == {"datetime", "decimal", "uuid"}

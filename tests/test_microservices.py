@@ -167,7 +167,7 @@ def test_each_service_owns_its_tables_and_migrations(
 # the platform's (<platform>.testing.contracts). Everything else runs once, in the
 # platform library's suite.
 SERVICE_TEST_FILES = re.compile(
-    r"(__init__|conftest|fakes|peers|resources"
+    r"(__init__|conftest|fakes|peers|resources/(__init__|\w+)"
     r"|api/(__init__|test_app|test_schema|test_access|test_\w+_api)"
     r"|integration/(__init__|test_migrations|test_cache|test_outages|test_events"
     r"|test_service_client)"
@@ -202,7 +202,7 @@ def test_each_service_keeps_only_its_domain_and_contract_tests(
         for path in sorted(tests.rglob("*.py")):
             relative = path.relative_to(tests).as_posix()
             assert SERVICE_TEST_FILES.fullmatch(relative), f"{domain}: {relative}"
-            if relative == "resources.py":
+            if relative.startswith("resources/"):
                 # Its entity's test values: the same in every service that keeps
                 # the sample entity, as the entity's code is.
                 continue

@@ -166,8 +166,8 @@ def test_answers_file_records_the_answers_and_the_source(
     # Absolute, so that `copier update` can find the template again.
     assert answers["_src_path"] == str(Path(pytestconfig.option.template))
     assert Path(answers["_src_path"]).is_absolute()
-    for factor, value in answer_set.answers.items():
-        assert answers[factor] == value, factor
+    for factor in answer_set.answers:
+        assert answers[factor] == answer_set.answer(factor), factor
     for question, value in answer_set.extra.items():
         assert answers[question] == value, question
     if answer_set.project_name is None:

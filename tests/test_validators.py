@@ -365,6 +365,36 @@ BAD_ANSWERS = [
         "microservices need at least two domains",
         id="microservices-of-one-domain",
     ),
+    pytest.param(
+        {"entities": {"orders": {"total": "money"}}},
+        "entities",
+        "entities.orders.total: unknown type 'money'",
+        id="entity-of-an-unknown-type",
+    ),
+    pytest.param(
+        {"entities": {"invoices": {"total": "decimal"}}},
+        "entities",
+        "entities.invoices: not a domain; the domains are users, orders, products",
+        id="entity-of-an-unknown-domain",
+    ),
+    pytest.param(
+        {"entities": {"orders": {"user_id": "uuid"}}},
+        "entities",
+        "entities.orders.user_id: orders belong to users through user_id already",
+        id="entity-field-of-the-relation",
+    ),
+    pytest.param(
+        {"entities": {"orders": {"user": {"type": "ref", "to": "users"}}}},
+        "entities",
+        "entities.orders.user: relations (type ref) are not generated yet",
+        id="entity-reference-not-generated-yet",
+    ),
+    pytest.param(
+        {"entities": {"orders": {"total": {"type": "decimal", "max": 100}}}},
+        "entities",
+        "entities.orders.total: a decimal's min is 0 or left out",
+        id="entity-decimal-bound-not-generated-yet",
+    ),
 ]
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 
 def _integral(value: Any) -> Any:
@@ -16,3 +21,87 @@ def _integral(value: Any) -> Any:
 
 Integral = BeforeValidator(_integral)
 """Put after a StrictInt's constraints: 3 and 3.0 pass; "3", true and 3.5 do not."""
+
+# What an Integer column holds on every database (PostgreSQL's integer): an integer
+# field without a min or a max is bounded by these.
+INTEGER_MIN = -(2**31)
+INTEGER_MAX = 2**31 - 1
+
+
+def _text_like(pattern: str, what: str) -> BeforeValidator:
+    shape = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if value is not None and not (isinstance(value, str) and shape.match(value)):
+            raise ValueError(f"Input should be {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+# Pydantic's lax mode reads a number (or text of one) as Unix time, and its strict
+# mode takes no text at all from a parsed JSON body: dates and datetimes are
+# ISO 8601 text, checked for their shape before pydantic parses them.
+IsoDate = _text_like(r"^\d{4}-\d{2}-\d{2}$", "an ISO 8601 date, like 2026-01-31")
+"""Before a date (a request field or a query parameter)."""
+
+IsoDatetime = _text_like(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}",
+    "an ISO 8601 datetime with its UTC offset, like 2026-01-31T09:30:00Z",
+)
+"""Before an AwareDatetime (a request field or a query parameter)."""
+
+
+def _in_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+InUtc = AfterValidator(_in_utc)
+"""After an AwareDatetime: the same instant in UTC, as it is stored and read back."""
+
+
+def _count(most: int) -> str:
+    return "{1," + str(most) + "}"
+
+
+@dataclass(frozen=True)
+class DecimalText:
+    """A decimal sent as JSON text, which keeps every digit (a JSON number passes
+    through a float in many clients): at most `digits` digits before the point and
+    `places` after it, not negative unless `signed`. The value has exactly `places`
+    decimal places, as its column stores and returns it ("1.5" is 1.50), and the
+    schema shows the rule as the text's pattern."""
+
+    digits: int
+    places: int
+    signed: bool = True
+
+    @property
+    def pattern(self) -> str:
+        # At most n digits: a count, {1,n} in the pattern.
+        whole = r"\d" + _count(self.digits) if self.digits else "0"
+        fraction = r"(\.\d" + _count(self.places) + ")?" if self.places else ""
+        return f"^{'-?' if self.signed else ''}{whole}{fraction}$"
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        step = Decimal(1).scaleb(-self.places)
+
+        def parse(text: str) -> Decimal:
+            return Decimal(text).quantize(step)
+
+        return core_schema.no_info_after_validator_function(
+            parse,
+            core_schema.str_schema(pattern=self.pattern, strict=True),
+            serialization=core_schema.to_string_ser_schema(),
+        )
+
+
+# An email address as the HTML standard's email inputs accept it: what users type,
+# without the comments and quoted local parts RFC 5322 also allows.
+EMAIL_PATTERN = (
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
+)

@@ -1,5 +1,5 @@
 """The values a service's tests send, named for what they test: a change, an edge of
-a rule, a refusal. A service's tests/resources.py and its use-case tests spell them
+a rule, a refusal. A service's tests/resources/ and its use-case tests spell them
 from each entity's fields."""
 
 from __future__ import annotations
