@@ -303,7 +303,7 @@ def schema_types(every: list[Any]) -> dict[str, Any]:
         "IsoDatetime": platform_fields.IsoDatetime,
         "InUtc": platform_fields.InUtc,
         "DecimalText": platform_fields.DecimalText,
-        "EMAIL_PATTERN": platform_fields.EMAIL_PATTERN,
+        "EmailText": platform_fields.EmailText,
         "INTEGER_MIN": platform_fields.INTEGER_MIN,
         "INTEGER_MAX": platform_fields.INTEGER_MAX,
         "UUID": UUID,

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import AfterValidator, BeforeValidator, GetCoreSchemaHandler
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, ValidationError, core_schema
 
 
 def _integral(value: Any) -> Any:
@@ -33,7 +33,9 @@ def _text_like(pattern: str, what: str) -> BeforeValidator:
 
     def check(value: Any) -> Any:
         if value is not None and not (isinstance(value, str) and shape.match(value)):
-            raise ValueError(f"Input should be {what}")
+            raise PydanticCustomError(
+                "iso_8601", "Input should be {what}", {"what": what}
+            )
         return value
 
     return BeforeValidator(check)
@@ -105,3 +107,32 @@ EMAIL_PATTERN = (
     r"@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
 )
+
+
+@dataclass(frozen=True)
+class EmailText:
+    """An email address (EMAIL_PATTERN) of at most `max_length` characters, whose
+    schema shows the pattern and whose error says "an email address" rather than
+    the pattern."""
+
+    max_length: int = 320
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def check(value: Any, text: core_schema.ValidatorFunctionWrapHandler) -> Any:
+            try:
+                return text(value)
+            except ValidationError as error:
+                if any(e["type"] == "string_pattern_mismatch" for e in error.errors()):
+                    raise PydanticCustomError(
+                        "email", "Input should be an email address"
+                    ) from None
+                raise
+
+        return core_schema.no_info_wrap_validator_function(
+            check,
+            core_schema.str_schema(
+                pattern=EMAIL_PATTERN, max_length=self.max_length, strict=True
+            ),
+        )
