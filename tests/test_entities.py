@@ -279,7 +279,11 @@ def schema_types(every: list[Any]) -> dict[str, Any]:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(REPO), undefined=jinja2.StrictUndefined
     )
-    environment.filters.update(pascal=names.pascal, quoted=names.quoted)
+    environment.filters.update(
+        pascal=names.pascal,
+        quoted=names.quoted,
+        example_source=entities.example_source,
+    )
     source = environment.from_string(SCHEMA_TYPES).render(
         every=every, m={"Class": "User"}
     )
