@@ -90,7 +90,12 @@ def domain_info(
         "Class": pascal(one),
         "title": title(name),
         "kebab": name.replace("_", "-"),
-        "fields": _entities.entity_of(name, entities or {}).fields,
+        # Its fields but references, which `refs` gives (DerivedContext).
+        "fields": tuple(
+            field
+            for field in _entities.entity_of(name, entities or {}).fields
+            if field.type != "ref"
+        ),
         # Whether the answer `entities` gives them (else they are the sample's).
         "custom": name in (entities or {}),
     }
@@ -201,13 +206,67 @@ class DerivedContext(ContextHook):
                 for d in service["domains"]
             }
         context["dmeta"] = meta
-        # The first domain owns the items of the second: /api/v1/{parent}/{id}/{child}.
-        related = len(domains) >= 2
-        context["parent"] = meta.get(domains[0]) if related else None
-        context["child"] = meta.get(domains[1]) if related else None
-        if service and service["remote_parent"]:
-            # The parent lives in another service, in a package of its own.
-            parent_package = f"{package}_{domains[0]}"
-            context["parent"] = domain_info(
-                domains[0], parent_package, "layers", entities
+        relations = relations_of(domains, entities)
+        for info in meta.values():
+            info["refs"], info["dependents"] = [], []
+        for relation in relations:
+            child, target = relation["child"], relation["target"]
+            if child in meta:
+                local = target in meta
+                to = (
+                    meta[target]
+                    if local
+                    # It lives in another service, in a package of its own.
+                    else domain_info(target, f"{package}_{target}", "layers", entities)
+                )
+                meta[child]["refs"].append({**relation, "to": to, "remote": not local})
+            if target in meta:
+                meta[target]["dependents"].append(relation)
+        # The first relation, for the files that show one: the implicit pair of the
+        # first two domains, /api/v1/{parent}/{id}/{child}.
+        first = relations[0] if relations else None
+        context["child"] = meta.get(first["child"]) if first else None
+        context["parent"] = None
+        if first and context["child"]:
+            context["parent"] = context["child"]["refs"][0]["to"]
+        elif first:
+            context["parent"] = meta.get(first["target"])
+
+
+def relations_of(domains: list[str], entities: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each reference of one domain's items to another's, in the order of `domains`:
+    the `ref` fields of the answer `entities`, and the sample's, which relates the
+    second domain's items to the first's (when `entities` leaves the second out).
+
+    A relation is a dict: `child` (the referring domain), `target` (the domain it
+    points to), `field` (the field holding the target's id), `key` (the name the
+    generated code gives the relation: the field without `_id`), `optional` and
+    `on_delete`.
+    """
+    relations = []
+    for domain in domains:
+        references = entities[domain].references if domain in entities else ()
+        for field in references:
+            relations.append(
+                {
+                    "child": domain,
+                    "target": field.to,
+                    "field": field.name,
+                    "key": field.name.removesuffix("_id"),
+                    "optional": field.optional,
+                    "on_delete": field.on_delete,
+                }
             )
+        if not references and len(domains) >= 2 and domain == domains[1]:
+            one = singular(domains[0])
+            relations.append(
+                {
+                    "child": domain,
+                    "target": domains[0],
+                    "field": f"{one}_id",
+                    "key": one,
+                    "optional": True,
+                    "on_delete": "set_null",
+                }
+            )
+    return relations
