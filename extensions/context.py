@@ -13,8 +13,8 @@ once per service, with `service_dir` set, so a template must tell "this service"
   - `layout`: `layers` (api/application/domain/infrastructure) or `modules` (one
     module per domain, each layered);
   - `settings_module`: where its `Settings` class lives;
-  - `remote_parent`: whether the parent domain of its `child` (below) lives in
-    another service, which it calls over HTTP;
+  - `remote_parent`: whether a domain it refers to lives in another service,
+    which it calls over HTTP;
   - `sample_events`, `added_domains`: extensions/scaffold.py's facts
     as they apply to this service.
 
@@ -28,13 +28,18 @@ once per service, with `service_dir` set, so a template must tell "this service"
   the one of a monolith, each of a microservices system (the software catalog lists
   them, with who calls whom).
 - `dmeta`: names and import paths of each domain of the service (in the system's own
-  files, of every domain, in its own service);
+  files, of every domain, in its own service), its fields, its `refs` (the
+  relations from its items, each with `to`, the target's `dmeta` entry, `remote`
+  and `foreign_key`) and its `dependents` (the relations to its items);
+- `relations`: every relation of the project (`relations_of` below);
+- `table_order`: the service's domains, each after those its foreign keys point to;
 - `uses_unset`: whether the platform's `unset.py` is rendered (a related pair, or an
   optional field in the answer `entities`);
-- `parent`, `child`: the related pair, the first domain and the second, whose items
-  belong to it (/api/v1/{parent}/{id}/{child}), as `dmeta` entries, or None where the
-  service holds neither. The second domain's service keeps the first as its (remote)
-  parent: it checks it over HTTP and reacts to its events.
+- `parent`, `child`: the sample's relation (the second domain's items refer to the
+  first's, unless the answer `entities` gives the second's fields), as `dmeta`
+  entries, or None where the service holds neither. Its event flow and the
+  microservices system's files show it: the second domain's service checks the
+  first over HTTP and reacts to its events.
 """
 
 from __future__ import annotations
@@ -161,7 +166,9 @@ def service_of(context: dict[str, Any]) -> dict[str, Any] | None:
         "domains": [domain],
         "layout": "layers",
         "settings_module": f"{package}_{domain}.config",
-        "remote_parent": domain == second,
+        "remote_parent": any(
+            r["child"] == domain for r in context.get("relations") or ()
+        ),
         # Only the second domain's service subscribes to the first one's events.
         "sample_events": bool(context.get("sample_events")) and domain == second,
         # A service's first migration creates its tables; a domain added later is a new
@@ -180,15 +187,20 @@ class DerivedContext(ContextHook):
         if _validators.domains_error(domains, singular=singular):
             return
         package = str(context.get("package_name", ""))
-        try:
-            entities = _entities.read_entities(context.get("entities"), domains)
-        except _entities.EntityError:
+        answer = context.get("entities")
+        if _entities.entities_error(answer, domains, context.get("architecture")):
             entities = {}  # the answer's validator says why
-        # The platform's UNSET (a PATCH that leaves a nullable field alone): for the
-        # related pair's reference, and for optional fields.
-        context["uses_unset"] = len(domains) > 1 or any(
+        else:
+            entities = _entities.read_entities(answer, domains)
+        relations = context["relations"] = relations_of(domains, entities)
+        # The platform's UNSET (a PATCH that leaves a nullable field alone): for
+        # optional references and fields.
+        context["uses_unset"] = any(r["optional"] for r in relations) or any(
             field.optional for entity in entities.values() for field in entity.fields
         )
+        # The sample's event flow needs the sample's relation.
+        if not any(r["implicit"] for r in relations):
+            context["sample_events"] = False
         service = context["service"] = service_of(context)
         if context.get("architecture") == "microservices":
             context["services"] = [
@@ -206,7 +218,6 @@ class DerivedContext(ContextHook):
                 for d in service["domains"]
             }
         context["dmeta"] = meta
-        relations = relations_of(domains, entities)
         for info in meta.values():
             info["refs"], info["dependents"] = [], []
         for relation in relations:
@@ -219,12 +230,18 @@ class DerivedContext(ContextHook):
                     # It lives in another service, in a package of its own.
                     else domain_info(target, f"{package}_{target}", "layers", entities)
                 )
-                meta[child]["refs"].append({**relation, "to": to, "remote": not local})
+                # The answer's references in one database are foreign keys.
+                keyed = local and not relation["implicit"]
+                meta[child]["refs"].append(
+                    {**relation, "to": to, "remote": not local, "foreign_key": keyed}
+                )
             if target in meta:
-                meta[target]["dependents"].append(relation)
-        # The first relation, for the files that show one: the implicit pair of the
-        # first two domains, /api/v1/{parent}/{id}/{child}.
-        first = relations[0] if relations else None
+                keyed = child in meta and not relation["implicit"]
+                meta[target]["dependents"].append({**relation, "foreign_key": keyed})
+        # The tables of the service, each after those its foreign keys point to.
+        context["table_order"] = table_order(list(meta), relations)
+        # The sample's relation, which the event flow and the system tests show.
+        first = next((r for r in relations if r["implicit"]), None)
         context["child"] = meta.get(first["child"]) if first else None
         context["parent"] = None
         if first and context["child"]:
@@ -241,7 +258,10 @@ def relations_of(domains: list[str], entities: dict[str, Any]) -> list[dict[str,
     A relation is a dict: `child` (the referring domain), `target` (the domain it
     points to), `field` (the field holding the target's id), `key` (the name the
     generated code gives the relation: the field without `_id`), `optional` and
-    `on_delete`.
+    `on_delete`, and `implicit`: whether it is the sample's (which has no foreign
+    key: the second domain's service releases its items when it hears of a deletion
+    of the first's, through the broker) or the answer's (a foreign key in a monolith
+    or a modular monolith, whose database keeps `on_delete`).
     """
     relations = []
     for domain in domains:
@@ -255,9 +275,10 @@ def relations_of(domains: list[str], entities: dict[str, Any]) -> list[dict[str,
                     "key": field.name.removesuffix("_id"),
                     "optional": field.optional,
                     "on_delete": field.on_delete,
+                    "implicit": False,
                 }
             )
-        if not references and len(domains) >= 2 and domain == domains[1]:
+        if domain not in entities and len(domains) >= 2 and domain == domains[1]:
             one = singular(domains[0])
             relations.append(
                 {
@@ -267,6 +288,26 @@ def relations_of(domains: list[str], entities: dict[str, Any]) -> list[dict[str,
                     "key": one,
                     "optional": True,
                     "on_delete": "set_null",
+                    # No foreign key: it is released through the broker's events.
+                    "implicit": True,
                 }
             )
     return relations
+
+
+def table_order(domains: list[str], relations: list[dict[str, Any]]) -> list[str]:
+    """`domains` in their order, but each after the domains it refers to (the
+    answer's validator refuses references in a circle)."""
+    ordered: list[str] = []
+
+    def place(domain: str) -> None:
+        if domain in ordered:
+            return
+        for relation in relations:
+            if relation["child"] == domain and relation["target"] in domains:
+                place(relation["target"])
+        ordered.append(domain)
+
+    for domain in domains:
+        place(domain)
+    return ordered

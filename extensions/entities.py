@@ -9,9 +9,8 @@ string or a message that names the field and says why it cannot be.
 field: valid ones (different for each item of a unique field), those on the edge of
 each rule, and those just past it.
 
-Not wired into copier.yml yet: every domain renders `SAMPLE`, through the same
-field loops that will render an answer's fields. `EntityFilters` gives the templates
-the test values, as Python source.
+`EntityFilters` gives the templates the test values, as Python source, and the
+validator.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
@@ -46,8 +45,9 @@ TYPES = (
 MODIFIERS: Mapping[str, frozenset[str] | None] = {
     "type": None,
     "optional": None,
-    # An enum or a boolean has too few values to tell items apart.
-    "unique": frozenset(TYPES) - {"boolean", "text", "enum"},
+    # An enum or a boolean has too few values to tell items apart; a unique ref
+    # (one to one) is not generated.
+    "unique": frozenset(TYPES) - {"boolean", "text", "enum", "ref"},
     "default": frozenset(TYPES) - {"date", "datetime", "uuid", "ref"},
     "min": frozenset({"integer", "decimal"}),
     "max": frozenset({"integer", "decimal"}),
@@ -57,7 +57,8 @@ MODIFIERS: Mapping[str, frozenset[str] | None] = {
     "values": frozenset({"enum"}),
     "to": frozenset({"ref"}),
     "on_delete": frozenset({"ref"}),
-    "filter": frozenset(TYPES) - {"text"},
+    # A ref's filter is its nested route: /api/v1/<to>/{id}/<domain>.
+    "filter": frozenset(TYPES) - {"text", "ref"},
 }
 ON_DELETE = ("restrict", "set_null", "cascade")
 # Columns every entity has already.
@@ -180,25 +181,15 @@ def read_entities(answer: Any, domains: Sequence[str]) -> dict[str, Entity]:
     return entities
 
 
-def entities_error(
-    answer: Any, domains: Any, parent_key: Callable[[str], str] | None = None
-) -> str:
+def entities_error(answer: Any, domains: Any, architecture: Any = None) -> str:
     """The validator of the answer `entities`: also refuses what this release does
-    not render yet. `parent_key(first_domain)` is the field that relates the second
-    domain's items to the first's, which the second's entity cannot take."""
+    not render yet, and relations the `architecture` cannot keep."""
     if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
         return ""  # the answer `domains` says what is wrong with it
     try:
         entities = read_entities(answer, domains)
     except EntityError as error:
         return str(error)
-    for entity in entities.values():
-        for field in entity.references:
-            return (
-                f"entities.{entity.domain}.{field.name}: relations (type ref) are not"
-                " generated yet; leave the field out for now (the first two domains"
-                " stay related as the answer `domains` says)"
-            )
     for entity in entities.values():
         for field in entity.fields:
             if field.type == "decimal" and (
@@ -209,14 +200,58 @@ def entities_error(
                     " left out, and its max comes from its precision and scale (not"
                     " generated otherwise yet)"
                 )
-    if parent_key is not None and len(domains) >= 2 and domains[1] in entities:
-        key = parent_key(domains[0])
-        if any(field.name == key for field in entities[domains[1]].fields):
-            return (
-                f"entities.{domains[1]}.{key}: {domains[1]} belong to {domains[0]}"
-                f" through {key} already; rename the field"
-            )
+    return _relations_error(entities, architecture)
+
+
+def _relations_error(entities: Mapping[str, Entity], architecture: Any) -> str:
+    targets: dict[str, set[str]] = {}
+    for entity in entities.values():
+        for field in entity.references:
+            where = f"entities.{entity.domain}.{field.name}"
+            assert field.to is not None
+            if architecture == "microservices":
+                return (
+                    f"{where}: relations between the services of a microservices"
+                    " system are not generated yet; leave the field out (the first"
+                    " two domains stay related as the sample)"
+                )
+            if field.to in targets.setdefault(entity.domain, set()):
+                return (
+                    f"{where}: {entity.domain} refer to {field.to} once already;"
+                    " a second reference would share its nested route"
+                )
+            targets[entity.domain].add(field.to)
+    cycle = _cycle(targets)
+    if cycle:
+        return (
+            "entities: "
+            + " -> ".join(cycle)
+            + " refer to each other in a circle; one of them has to give way"
+        )
     return ""
+
+
+def _cycle(targets: Mapping[str, set[str]]) -> list[str]:
+    """A path of references that comes back to where it started, if there is one."""
+    done: set[str] = set()
+
+    def visit(domain: str, path: list[str]) -> list[str]:
+        if domain in path:
+            return [*path[path.index(domain) :], domain]
+        if domain in done:
+            return []
+        for target in sorted(targets.get(domain, ())):
+            found = visit(target, [*path, domain])
+            if found:
+                return found
+        done.add(domain)
+        return []
+
+    for domain in sorted(targets):
+        found = visit(domain, [])
+        if found:
+            return found
+    return []
 
 
 def _entity(domain: str, fields: Any, domains: Sequence[str]) -> Entity:
@@ -778,10 +813,6 @@ class EntityFilters(Extension):
                 "plan": plan,
                 "edges": edges,
                 "refusals": refusals,
-                "entities_error": lambda answer, domains: entities_error(
-                    answer,
-                    domains,
-                    lambda first: environment.filters["singular"](first) + "_id",
-                ),
+                "entities_error": entities_error,
             }
         )

@@ -80,8 +80,11 @@ FACTORS: dict[str, list[Any]] = {
 DEFAULTS: dict[str, Any] = {name: levels[0] for name, levels in FACTORS.items()}
 DEFAULT_PACKAGE = "acme_service"
 
-# The fields of the level "typed": every type but ref, and every modifier that
-# applies to them, over two entities. A set with one domain gives it both.
+# The fields of the level "typed": every type, and every modifier that applies to
+# them, over two entities, the second referring to the first (a set's `on_delete`
+# says how). A set with one domain, or a microservices system (whose services do
+# not refer to each other's items yet: the second keeps the sample's relation),
+# gives the first domain the fields of both but the reference.
 TYPED_FIELDS: list[dict[str, Any]] = [
     {
         "code": {"type": "string", "max_length": 40, "unique": True},
@@ -102,11 +105,17 @@ TYPED_FIELDS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-def typed_entities(domains: list[str]) -> dict[str, Any]:
+def typed_entities(
+    domains: list[str], architecture: str = "monolith", on_delete: str = "restrict"
+) -> dict[str, Any]:
     """The answer `entities` of the level "typed" for `domains`."""
-    if len(domains) == 1:
+    if len(domains) == 1 or architecture == "microservices":
         return {domains[0]: {**TYPED_FIELDS[0], **TYPED_FIELDS[1]}}
-    return dict(zip(domains[:2], TYPED_FIELDS, strict=True))
+    reference = {"type": "ref", "to": domains[0], "on_delete": on_delete}
+    if on_delete == "set_null":
+        reference["optional"] = True
+    first, second = TYPED_FIELDS
+    return {domains[0]: first, domains[1]: {"holder_id": reference, **second}}
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,8 @@ class AnswerSet:
     project_name: str | None = None
     # Answers to questions that are not factors of the array (not in FACTORS).
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # With entities "typed", what deleting a first domain's item does to the second's.
+    on_delete: str = "restrict"
 
     @property
     def data(self) -> dict[str, Any]:
@@ -134,7 +145,7 @@ class AnswerSet:
             if k != "entities"
         }
         if self.answers["entities"] == "typed":
-            data["entities"] = typed_entities(list(self.answers["domains"]))
+            data["entities"] = self.answer("entities")
         if self.project_name is not None:
             data["project_name"] = self.project_name
         data.update(self.extra)
@@ -143,8 +154,13 @@ class AnswerSet:
     def answer(self, factor: str) -> Any:
         """What copier records for `factor`: a level, or for entities the mapping."""
         if factor == "entities":
-            typed = self.answers["entities"] == "typed"
-            return typed_entities(list(self.answers["domains"])) if typed else {}
+            if self.answers["entities"] != "typed":
+                return {}
+            return typed_entities(
+                list(self.answers["domains"]),
+                self.answers["architecture"],
+                self.on_delete,
+            )
         value = self.answers[factor]
         return list(value) if isinstance(value, list) else value
 
@@ -167,6 +183,7 @@ def _set(
     broker: str,
     kubernetes: bool,
     entities: str = "samples",
+    on_delete: str = "restrict",
     **extra: Any,
 ) -> AnswerSet:
     answers = {
@@ -183,7 +200,7 @@ def _set(
         "kubernetes": kubernetes,
         "entities": entities,
     }
-    return AnswerSet(id=set_id, answers=answers, project_name=project_name, extra=extra)
+    return AnswerSet(set_id, answers, project_name, extra, on_delete)
 
 
 _TWO = ["customer_accounts", "shipping_addresses"]
@@ -199,15 +216,15 @@ ANSWER_SETS: list[AnswerSet] = [
     _set("modular-pg-trace-noci-py313-invoices-jwt-redis-nolimit-nats",            "Invoice Desk",    "modular_monolith", "postgresql", True,  "none",   "3.13", ["invoices"],    "jwt",     "redis",     "none",           "nats",     False),
     _set("modular-sqlite-notrace-github-py313-invoices-none-mem-bucket-streams",   "Ledger Works",    "modular_monolith", "sqlite",     False, "github", "3.13", ["invoices"],    "none",    "memory",    "token_bucket",   "redis",    True, dependency_updates="both", entities="typed"),
     _set("modular-sqlite-trace-gitlab-py312-three-none-nocache-window-nats",       "Customer Portal", "modular_monolith", "sqlite",     True,  "gitlab", "3.12", DEFAULT_DOMAINS, "none",    "none",      "sliding_window", "nats",     False, template_updates="renovate"),
-    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit-rabbit",          "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none",           "rabbitmq", False, dependency_updates="none", entities="typed"),
+    _set("mono-pg-notrace-noci-py311-three-none-twolevel-nolimit-rabbit",          "Shop Front",      "monolith",         "postgresql", False, "none",   "3.11", DEFAULT_DOMAINS, "none",    "two_level", "none",           "rabbitmq", False, dependency_updates="none", entities="typed", on_delete="restrict"),
     _set("mono-pg-notrace-noci-py313-two-apikey-mem-bucket-nats",                  "Shipping Desk",   "monolith",         "postgresql", False, "none",   "3.13", _TWO,            "api_key", "memory",    "token_bucket",   "nats",     True),
-    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket-streams",       "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",   "redis",    True, entities="typed"),
+    _set("mono-sqlite-notrace-gitlab-py312-two-jwt-twolevel-bucket-streams",       "Address Book",    "monolith",         "sqlite",     False, "gitlab", "3.12", _TWO,            "jwt",     "two_level", "token_bucket",   "redis",    True, entities="typed", on_delete="cascade"),
     _set("mono-sqlite-trace-github-py311-invoices-apikey-nocache-nolimit-streams", "Billing Hub",     "monolith",         "sqlite",     True,  "github", "3.11", ["invoices"],    "api_key", "none",      "none",           "redis",    False, template_updates="renovate", entities="typed"),
-    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket-nats",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket",   "nats",     False, entities="typed"),
+    _set("modular-sqlite-notrace-github-py311-two-oauth2-twolevel-bucket-nats",    "Account Hub",     "modular_monolith", "sqlite",     False, "github", "3.11", _TWO,            "oauth2",  "two_level", "token_bucket",   "nats",     False, entities="typed", on_delete="set_null"),
     _set("mono-pg-notrace-noci-py313-three-oauth2-redis-window30-streams",         "Order Center",    "monolith",         "postgresql", False, "none",   "3.13", DEFAULT_DOMAINS, "oauth2",  "redis",     "sliding_window", "redis",    True, rate_limit_per_minute=30),
-    _set("modular-sqlite-trace-github-py312-three-apikey-redis-bucket-rabbit",     _NW,               "modular_monolith", "sqlite",     True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "token_bucket",   "rabbitmq", True, entities="typed"),
-    _set("mono-sqlite-trace-noci-py312-two-oauth2-nocache-bucket-nobroker",        "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", _TWO,            "oauth2",  "none",      "token_bucket",   "none",     True, entities="typed"),
-    _set("mono-pg-notrace-github-py313-two-jwt-nocache-window-rabbit",             "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", _TWO,            "jwt",     "none",      "sliding_window", "rabbitmq", True, template_updates="notify", entities="typed"),
+    _set("modular-sqlite-trace-github-py312-three-apikey-redis-bucket-rabbit",     _NW,               "modular_monolith", "sqlite",     True,  "github", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "token_bucket",   "rabbitmq", True, entities="typed", on_delete="restrict"),
+    _set("mono-sqlite-trace-noci-py312-two-oauth2-nocache-bucket-nobroker",        "Payment Gate",    "monolith",         "sqlite",     True,  "none",   "3.12", _TWO,            "oauth2",  "none",      "token_bucket",   "none",     True, entities="typed", on_delete="set_null"),
+    _set("mono-pg-notrace-github-py313-two-jwt-nocache-window-rabbit",             "Fleet Tracker",   "monolith",         "postgresql", False, "github", "3.13", _TWO,            "jwt",     "none",      "sliding_window", "rabbitmq", True, template_updates="notify", entities="typed", on_delete="cascade"),
     _set("mono-pg-trace-gitlab-py312-invoices-oauth2-mem-nolimit-rabbit",          "Claims Service",  "monolith",         "postgresql", True,  "gitlab", "3.12", ["invoices"],    "oauth2",  "memory",    "none",           "rabbitmq", True, template_updates="notify"),
     _set("modular-pg-trace-gitlab-py313-invoices-apikey-twolevel-window-nobroker", "Booking Engine",  "modular_monolith", "postgresql", True,  "gitlab", "3.13", ["invoices"],    "api_key", "two_level", "sliding_window", "none",     True),
     _set("modular-sqlite-notrace-gitlab-py311-two-none-redis-nolimit-nobroker",    "Inventory Sync",  "modular_monolith", "sqlite",     False, "gitlab", "3.11", _TWO,            "none",    "redis",     "none",           "none",     True),

@@ -136,6 +136,8 @@ REFUSED = [
     pytest.param({"orders": {"self": "string"}}, "the entity's methods uses the name self", id="taken-by-code"),
     pytest.param({"orders": {"model_name": "string"}}, "a Pydantic model uses the name model_name", id="taken-by-pydantic"),
     pytest.param({"orders": {"state": {"type": "enum", "values": ["a", "b"], "unique": True}}}, "unique does not apply to an enum", id="unique-enum"),
+    pytest.param({"orders": {"user": {"type": "ref", "to": "users", "unique": True}}}, "unique does not apply to a ref", id="unique-ref"),
+    pytest.param({"orders": {"user": {"type": "ref", "to": "users", "filter": True}}}, "filter does not apply to a ref", id="filter-ref"),
 ]  # fmt: skip
 
 
@@ -148,6 +150,56 @@ def test_an_answer_that_cannot_be_rendered_is_refused_with_why(
     assert message in error
     with pytest.raises(entities.EntityError, match=r"^entities"):
         entities.read_entities(answer, DOMAINS)
+
+
+# Answers that read well field by field, but whose relations cannot be kept.
+REFUSED_RELATIONS = [
+    pytest.param(
+        {"orders": {"buyer": {"type": "ref", "to": "users"}, "seller": {"type": "ref", "to": "users"}}},
+        "monolith",
+        "entities.orders.seller: orders refer to users once already",
+        id="two-references-to-one-domain",
+    ),
+    pytest.param(
+        {
+            "users": {"favourite": {"type": "ref", "to": "products", "optional": True, "on_delete": "set_null"}},
+            "orders": {"user": {"type": "ref", "to": "users"}},
+            "products": {"first_order": {"type": "ref", "to": "orders"}},
+        },
+        "modular_monolith",
+        "entities: orders -> users -> products -> orders refer to each other in a circle",
+        id="references-in-a-circle",
+    ),
+    pytest.param(
+        {"orders": {"user": {"type": "ref", "to": "users", "on_delete": "cascade"}}},
+        "microservices",
+        "entities.orders.user: relations between the services of a microservices system are not generated yet",
+        id="reference-between-services",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "architecture", "message"), REFUSED_RELATIONS)
+def test_relations_that_cannot_be_kept_are_refused_with_why(
+    answer: Any, architecture: str, message: str
+) -> None:
+    assert entities.read_entities(answer, DOMAINS)  # each field reads well
+
+    assert message in entities.entities_error(answer, DOMAINS, architecture)
+
+
+def test_references_that_can_be_kept_are_taken() -> None:
+    answer = {
+        "orders": {"user": {"type": "ref", "to": "users", "on_delete": "cascade"}},
+        "products": {
+            "order_id": {"type": "ref", "to": "orders", "optional": True, "on_delete": "set_null"},
+            "user": {"type": "ref", "to": "users"},
+        },
+    }  # fmt: skip
+
+    assert entities.entities_error(answer, DOMAINS, "monolith") == ""
+    (user,) = entities.read_entities(answer, DOMAINS)["orders"].references
+    assert (user.to, user.on_delete, user.optional) == ("users", "cascade", False)
 
 
 # --- the values the generated tests will send -----------------------------------

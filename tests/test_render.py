@@ -779,7 +779,9 @@ def test_architecture_doc_describes_the_broker(
         if key.startswith("RELEASE_") and isinstance(value, str)
     ]
     domains = answer_set.answers["domains"]
-    if len(domains) >= 2:
+    # The sample relation, whose deletions go through the broker, holds while the
+    # second domain keeps the sample fields; the answer's references are foreign keys.
+    if len(domains) >= 2 and domains[1] not in answer_set.answer("entities"):
         assert len(names) == 1, names
         assert f"`{names[0]}`" in section
         assert f"`{domains[0]}.deleted`" in section

@@ -378,16 +378,26 @@ BAD_ANSWERS = [
         id="entity-of-an-unknown-domain",
     ),
     pytest.param(
-        {"entities": {"orders": {"user_id": "uuid"}}},
+        {
+            "entities": {
+                "users": {"last_order": {"type": "ref", "to": "orders"}},
+                "orders": {"buyer": {"type": "ref", "to": "users"}},
+            }
+        },
         "entities",
-        "entities.orders.user_id: orders belong to users through user_id already",
-        id="entity-field-of-the-relation",
+        "entities: orders -> users -> orders refer to each other in a circle",
+        id="entity-references-in-a-circle",
     ),
     pytest.param(
-        {"entities": {"orders": {"user": {"type": "ref", "to": "users"}}}},
+        {
+            "architecture": "microservices",
+            "broker": "rabbitmq",
+            "entities": {"orders": {"buyer": {"type": "ref", "to": "users"}}},
+        },
         "entities",
-        "entities.orders.user: relations (type ref) are not generated yet",
-        id="entity-reference-not-generated-yet",
+        "entities.orders.buyer: relations between the services of a microservices"
+        " system are not generated yet",
+        id="entity-reference-between-services",
     ),
     pytest.param(
         {"entities": {"orders": {"total": {"type": "decimal", "max": 100}}}},
@@ -619,6 +629,31 @@ def test_a_monolith_is_one_service_at_the_root_the_project_itself(
     assert context["dmeta"]["orders"]["service"] == service_module
     assert context["parent"]["name"] == "users"
     assert context["child"]["name"] == "orders"
+
+
+def test_the_answers_references_replace_the_samples_relation() -> None:
+    context = _context(
+        architecture="modular_monolith",
+        platform_pkg="shop.shared",
+        entities={
+            "users": {"order": {"type": "ref", "to": "orders", "on_delete": "cascade"}},
+            "orders": {"total": "decimal"},
+        },
+    )
+
+    # The second domain's fields are the answer's: no sample relation, no flow.
+    assert context["parent"] is None and context["child"] is None
+    assert context["service"]["sample_events"] is False
+    (order,) = context["dmeta"]["users"]["refs"]
+    assert (order["field"], order["key"], order["to"]["name"]) == (
+        "order",
+        "order",
+        "orders",
+    )
+    assert order["foreign_key"] and not order["remote"]
+    assert [r["child"] for r in context["dmeta"]["orders"]["dependents"]] == ["users"]
+    # Users refer to orders: the orders table comes first.
+    assert context["table_order"] == ["orders", "users", "products"]
 
 
 def test_the_hook_can_run_again_on_its_own_context() -> None:
