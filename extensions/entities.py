@@ -99,7 +99,8 @@ LIST_PARAMETERS = frozenset({"page", "limit", "service", "actor"})
 DEFAULT_PRECISION, DEFAULT_SCALE = 12, 2
 MAX_PRECISION = 38
 # What an integer column holds (PostgreSQL's integer): the bounds of an integer
-# field without min or max, and the most a min or a max may be.
+# field without min or max, and the most a min or a max may be (the platform's
+# http/fields.py holds the same; a test compares them).
 INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 # String lengths without `max_length`.
 DEFAULT_MAX_LENGTH = {"string": 200, "email": 320, "url": 2048}

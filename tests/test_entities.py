@@ -459,3 +459,17 @@ def test_the_plan_changes_and_filters_by_values_no_item_has() -> None:
     )
     # A filter whose every item has the one value tells nothing apart: not tested.
     assert entities.plan(list(one_value["users"].values())).filters == ()
+
+
+def test_the_integer_bounds_are_the_platforms() -> None:
+    """The validator and the generated tests' edges hold an unbounded integer to the
+    column's range, which the API's schemas take from the platform's fields.py."""
+    platform_fields = load_file(
+        "template_http_fields",
+        REPO / "template" / "{{ platform_dir }}" / "http" / "fields.py",
+    )
+
+    assert (platform_fields.INTEGER_MIN, platform_fields.INTEGER_MAX) == (
+        entities.INTEGER_MIN,
+        entities.INTEGER_MAX,
+    )
