@@ -82,7 +82,7 @@ DEFAULT_PACKAGE = "acme_service"
 
 # The fields of the level "typed": every type, and every modifier that applies to
 # them, over two entities, the second referring to the first (a set's `on_delete`
-# says how). A set with one domain, or a microservices system (whose services do
+# says how); a third domain refers to both, with the other delete behaviours. A set with one domain, or a microservices system (whose services do
 # not refer to each other's items yet: the second keeps the sample's relation),
 # gives the first domain the fields of both but the reference.
 TYPED_FIELDS: list[dict[str, Any]] = [
@@ -115,7 +115,15 @@ def typed_entities(
     if on_delete == "set_null":
         reference["optional"] = True
     first, second = TYPED_FIELDS
-    return {domains[0]: first, domains[1]: {"holder_id": reference, **second}}
+    typed = {domains[0]: first, domains[1]: {"holder_id": reference, **second}}
+    if len(domains) > 2:
+        # Two references from one domain, and the other two delete behaviours.
+        typed[domains[2]] = {
+            "label": {"type": "string", "max_length": 60, "unique": True},
+            "maker_id": {"type": "ref", "to": domains[0], "optional": True, "on_delete": "set_null"},
+            "source_id": {"type": "ref", "to": domains[1], "on_delete": "cascade"},
+        }  # fmt: skip
+    return typed
 
 
 @dataclass(frozen=True)
