@@ -29,8 +29,10 @@ once per service, with `service_dir` set, so a template must tell "this service"
   them, with who calls whom).
 - `dmeta`: names and import paths of each domain of the service (in the system's own
   files, of every domain, in its own service), its fields, its `refs` (the
-  relations from its items, each with `to`, the target's `dmeta` entry, `remote`
-  and `foreign_key`) and its `dependents` (the relations to its items);
+  relations from its items, each with `to`, the target's `dmeta` entry, `remote`,
+  `foreign_key` and `released`: emptied by the broker's deletion events), its
+  `dependents` (the relations to its items), `evented` (its use cases publish or
+  hear events) and `unsets` (a PATCH may leave one of its nullable fields alone);
 - `relations`: every relation of the project (`relations_of` below);
 - `table_order`: the service's domains, each after those its foreign keys point to;
 - `uses_unset`: whether the platform's `unset.py` is rendered (a related pair, or an
@@ -238,6 +240,22 @@ class DerivedContext(ContextHook):
             if target in meta:
                 keyed = child in meta and not relation["implicit"]
                 meta[target]["dependents"].append({**relation, "foreign_key": keyed})
+        brokered = context.get("broker", "none") != "none"
+        for info in meta.values():
+            for ref in info["refs"]:
+                # Without a foreign key, the broker's deletion events empty the field.
+                ref["released"] = (
+                    brokered and not ref["foreign_key"] and ref["on_delete"] == "set_null"
+                )
+            # Whether its use cases publish or hear events (its relations without a
+            # foreign key are kept through the broker).
+            info["evented"] = brokered and any(
+                not r["foreign_key"] for r in info["refs"] + info["dependents"]
+            )
+            # Whether a PATCH may leave one of its nullable fields alone (UNSET).
+            info["unsets"] = any(r["optional"] for r in info["refs"]) or any(
+                f.optional for f in info["fields"]
+            )
         # The tables of the service, each after those its foreign keys point to.
         context["table_order"] = table_order(list(meta), relations)
         # The sample's relation, which the event flow and the system tests show.
