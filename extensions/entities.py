@@ -192,6 +192,12 @@ def entities_error(answer: Any, domains: Any, architecture: Any = None) -> str:
     except EntityError as error:
         return str(error)
     for entity in entities.values():
+        if all(field.type == "ref" for field in entity.fields):
+            return (
+                f"entities.{entity.domain}: give it a field besides its references"
+                " (its generated tests change one; an entity of references only is"
+                " not generated yet)"
+            )
         for field in entity.fields:
             if field.type == "decimal" and (
                 field.max is not None or field.min not in (None, 0)

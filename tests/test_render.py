@@ -888,3 +888,57 @@ def test_pre_commit_refuses_conflict_leftovers(project: Path, tmp_path: Path) ->
     assert rej["language"] == "fail"
     assert re.search(rej["files"], "src/app/main.py.rej")
     assert not re.search(rej["files"], "src/app/main.py")
+
+
+# --- relations ------------------------------------------------------------------------
+
+# A domain of two references and a plain string: no filter, no unique and no other
+# field type (rendering paths the answer sets' typed entities do not take).
+TWO_REFERENCES = {
+    "authors": {"name": "string"},
+    "books": {"title": "string"},
+    "reviews": {
+        "author_id": {"type": "ref", "to": "authors", "optional": True},
+        "book_id": {"type": "ref", "to": "books", "on_delete": "cascade"},
+        "text": "string",
+    },
+}
+
+
+@pytest.mark.parametrize("architecture", ["monolith", "modular_monolith"])
+def test_a_domain_of_references_only_renders_lint_clean(
+    architecture: str, copie: Copie
+) -> None:
+    result = copie.copy(
+        extra_answers={
+            "architecture": architecture,
+            "domains": ["authors", "books", "reviews"],
+            "entities": TWO_REFERENCES,
+        }
+    )
+
+    assert result.exit_code == 0, repr(result.exception)
+    assert result.project_dir is not None
+    project = result.project_dir
+    (package,) = (project / "src").iterdir()
+    routes = (
+        package / "modules" / "reviews" / "api" / "routes.py"
+        if architecture == "modular_monolith"
+        else package / "api" / "reviews.py"
+    )
+    code = routes.read_text(encoding="utf-8")
+    assert '"/authors/{author_id}/reviews"' in code
+    assert '"/books/{book_id}/reviews"' in code
+    for check in (
+        ["ruff", "check", "--quiet"],
+        ["ruff", "format", "--check", "--quiet"],
+        ["black", "--check", "--quiet"],
+    ):
+        lint = subprocess.run(
+            [sys.executable, "-m", *check, "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
