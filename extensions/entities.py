@@ -581,6 +581,8 @@ def refusals(field: Field) -> list[Sample]:
         samples.append(Sample("user.example.com", "not an email address"))
     if kind == "url":
         samples.append(Sample("example.com/page", "not an http(s) URL"))
+        samples.append(Sample("https://example.com/a page", "a space"))
+        samples.append(Sample("https://example.com/\x85", "a control character"))
     if kind == "integer":
         samples += [Sample(1.5, "not whole"), Sample("1", "a string")]
     if kind in ("integer", "decimal"):

@@ -143,6 +143,31 @@ def project_env(answer_set: AnswerSet) -> dict[str, str]:
     return env
 
 
+# The schema test's examples per operation in the projects the template's tests check,
+# but the defaults' (which keep the 25 of the rendered schemathesis.toml): the
+# conformance it checks is the platform's, the same in every answer set, and its cost
+# grows with the examples; each set's own operations are still each called with
+# valid and invalid data.
+SCHEMA_EXAMPLES = 5
+
+
+def fewer_schema_examples(project: Path, examples: int = SCHEMA_EXAMPLES) -> None:
+    """Set `max-examples` in every schemathesis.toml of `project` to `examples`."""
+    configs = [
+        path
+        for path in project.rglob("schemathesis.toml")
+        if not NOT_RENDERED.intersection(path.relative_to(project).parts)
+    ]
+    assert configs, f"no schemathesis.toml in {project}"
+    for config in configs:
+        text = config.read_text(encoding="utf-8")
+        lowered, found = re.subn(
+            r"(?m)^max-examples = \d+$", f"max-examples = {examples}", text
+        )
+        assert found == 1, f"{config}: no max-examples line to lower"
+        config.write_text(lowered, encoding="utf-8")
+
+
 # Files a tool outside the project reads, with the published JSON schema each must
 # match (the schemas check-jsonschema vendors: the Compose specification, GitHub
 # Actions workflows, GitLab CI), so a misspelt key fails here rather than on a

@@ -197,10 +197,11 @@ def test_relations_that_cannot_be_kept_are_refused_with_why(
 
 def test_references_that_can_be_kept_are_taken() -> None:
     answer = {
-        "orders": {"user": {"type": "ref", "to": "users", "on_delete": "cascade"}},
+        "orders": {"user": {"type": "ref", "to": "users", "on_delete": "cascade"}, "total": "decimal"},
         "products": {
             "order_id": {"type": "ref", "to": "orders", "optional": True, "on_delete": "set_null"},
             "user": {"type": "ref", "to": "users"},
+            "name": "string",
         },
     }  # fmt: skip
 

@@ -21,7 +21,7 @@ from answer_sets import AnswerSet
 from helpers import docs_site_problems, project_env
 from releases import load_releases, tagged_clone
 from services import answers_of, commit_all, generate, leftovers
-from test_update import digest, make, update
+from test_update import digest, passes_its_gates, update
 
 RELEASES = load_releases()
 
@@ -384,7 +384,7 @@ def test_a_service_grown_by_hand_takes_a_new_domain_without_a_merge(
         added = (project / "migrations" / "versions" / "add_invoices.py").read_text()
         assert 'down_revision: str | Sequence[str] | None = "team_notes"' in added
     commit_all(project, "Add invoices through the template")
-    make(project, "check", tmp_path)
+    passes_its_gates(project, tmp_path)
     # The team's runbook joined its service's docs site, its diagram drawn.
     assert docs_site_problems(project) == []
     assert (service.root / "site" / "runbook" / "index.html").is_file()
