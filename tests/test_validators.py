@@ -380,8 +380,11 @@ BAD_ANSWERS = [
     pytest.param(
         {
             "entities": {
-                "users": {"last_order": {"type": "ref", "to": "orders"}},
-                "orders": {"buyer": {"type": "ref", "to": "users"}},
+                "users": {
+                    "last_order": {"type": "ref", "to": "orders"},
+                    "name": "string",
+                },
+                "orders": {"buyer": {"type": "ref", "to": "users"}, "total": "decimal"},
             }
         },
         "entities",
@@ -392,7 +395,9 @@ BAD_ANSWERS = [
         {
             "architecture": "microservices",
             "broker": "rabbitmq",
-            "entities": {"orders": {"buyer": {"type": "ref", "to": "users"}}},
+            "entities": {
+                "orders": {"buyer": {"type": "ref", "to": "users"}, "total": "decimal"}
+            },
         },
         "entities",
         "entities.orders.buyer: relations between the services of a microservices"
@@ -636,7 +641,10 @@ def test_the_answers_references_replace_the_samples_relation() -> None:
         architecture="modular_monolith",
         platform_pkg="shop.shared",
         entities={
-            "users": {"order": {"type": "ref", "to": "orders", "on_delete": "cascade"}},
+            "users": {
+                "order": {"type": "ref", "to": "orders", "on_delete": "cascade"},
+                "name": "string",
+            },
             "orders": {"total": "decimal"},
         },
     )
