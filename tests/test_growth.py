@@ -4,8 +4,9 @@ The team adds, in files it owns only (docs/updating.md, "Growing a service by ha
 a domain with a table, a migration and a route module; an event handler subscribed to
 the first domain's deletions; a middleware; a setting; a page of its docs site. Then
 `copier update -d domains=` adds a domain through the template. Nothing may
-conflict, every edit stays as it was, and the project passes `make check`, the team's
-own test included (it deletes an item over HTTP and waits for its handler to note it,
+conflict, every edit stays as it was, and the project passes the gates of `make
+check` but the coverage measure (test_update.passes_its_gates), the team's own test
+included (it deletes an item over HTTP and waits for its handler to note it,
 through the real broker), and its docs page in the site.
 """
 
