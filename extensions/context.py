@@ -13,8 +13,8 @@ once per service, with `service_dir` set, so a template must tell "this service"
   - `layout`: `layers` (api/application/domain/infrastructure) or `modules` (one
     module per domain, each layered);
   - `settings_module`: where its `Settings` class lives;
-  - `remote_parent`: whether a domain it refers to lives in another service,
-    which it calls over HTTP;
+  - `remote_targets`: the domains its items refer to that live in other services,
+    which it calls over HTTP (their `dmeta`-like entries are `peers`, below);
   - `sample_events`, `added_domains`: extensions/scaffold.py's facts
     as they apply to this service.
 
@@ -30,18 +30,24 @@ once per service, with `service_dir` set, so a template must tell "this service"
 - `dmeta`: names and import paths of each domain of the service (in the system's own
   files, of every domain, in its own service), its fields, its `refs` (the
   relations from its items, each with `to`, the target's `dmeta` entry, `remote`,
-  `foreign_key` and `released`: emptied by the broker's deletion events), its
+  `foreign_key`, and how the broker's deletion events keep it: `released` (the
+  field emptied), `cascaded` (the items deleted), `handler` (the use case that does it), `subscribed`
+  (heard)), its
   `dependents` (the relations to its items), `evented` (its use cases publish or
   hear events) and `unsets` (a PATCH may leave one of its nullable fields alone);
 - `relations`: every relation of the project (`relations_of` below);
+- `peers`: the service's `remote_targets`, by name, as `dmeta` entries;
+- `follows`: the answer's references whose target's deletions the service follows
+  through the broker (in a microservices system), each with its `domain`;
 - `table_order`: the service's domains, each after those its foreign keys point to;
 - `uses_unset`: whether the platform's `unset.py` is rendered (a related pair, or an
   optional field in the answer `entities`);
-- `parent`, `child`: the sample's relation (the second domain's items refer to the
-  first's, unless the answer `entities` gives the second's fields), as `dmeta`
-  entries, or None where the service holds neither. Its event flow and the
-  microservices system's files show it: the second domain's service checks the
-  first over HTTP and reacts to its events.
+- `relation`, `parent`, `child`: the sample's relation (the second domain's items
+  refer to the first's, unless the answer `entities` gives the second's fields), or
+  in a microservices system without it the answer's first relation; its two ends as
+  `dmeta` entries, or None where the service holds neither. Its event flow and the
+  microservices system's files show it: the child's service checks the parent
+  over HTTP and follows its deletion events.
 """
 
 from __future__ import annotations
@@ -151,7 +157,7 @@ def service_of(context: dict[str, Any]) -> dict[str, Any] | None:
             "domains": domains,
             "layout": "modules" if architecture == "modular_monolith" else "layers",
             "settings_module": f"{context.get('platform_pkg')}.config",
-            "remote_parent": False,
+            "remote_targets": [],
             "sample_events": bool(context.get("sample_events")),
             "added_domains": list(context.get("added_domains") or []),
         }
@@ -168,8 +174,13 @@ def service_of(context: dict[str, Any]) -> dict[str, Any] | None:
         "domains": [domain],
         "layout": "layers",
         "settings_module": f"{package}_{domain}.config",
-        "remote_parent": any(
-            r["child"] == domain for r in context.get("relations") or ()
+        # The domains its items refer to, each the domain of another service.
+        "remote_targets": list(
+            dict.fromkeys(
+                r["target"]
+                for r in context.get("relations") or ()
+                if r["child"] == domain
+            )
         ),
         # Only the second domain's service subscribes to the first one's events.
         "sample_events": bool(context.get("sample_events")) and domain == second,
@@ -225,7 +236,11 @@ class DerivedContext(ContextHook):
         for relation in relations:
             child, target = relation["child"], relation["target"]
             if child in meta:
-                local = target in meta
+                # Each domain of a microservices system is a service of its own (in
+                # the system's files too, where `meta` holds them all).
+                local = (
+                    target in meta and context.get("architecture") != "microservices"
+                )
                 to = (
                     meta[target]
                     if local
@@ -238,14 +253,30 @@ class DerivedContext(ContextHook):
                     {**relation, "to": to, "remote": not local, "foreign_key": keyed}
                 )
             if target in meta:
-                keyed = child in meta and not relation["implicit"]
+                keyed = (
+                    child in meta
+                    and not relation["implicit"]
+                    and context.get("architecture") != "microservices"
+                )
                 meta[target]["dependents"].append({**relation, "foreign_key": keyed})
         brokered = context.get("broker", "none") != "none"
         for info in meta.values():
             for ref in info["refs"]:
-                # Without a foreign key, the broker's deletion events empty the field.
-                ref["released"] = (
-                    brokered and not ref["foreign_key"] and ref["on_delete"] == "set_null"
+                # Without a foreign key, the broker's deletion events empty the field
+                # (`released`) or delete the items (`cascaded`).
+                followed = brokered and not ref["foreign_key"]
+                ref["released"] = followed and ref["on_delete"] == "set_null"
+                ref["cascaded"] = followed and ref["on_delete"] == "cascade"
+                # The use case that follows a deletion of the target, if one does.
+                ref["handler"] = (
+                    f"release_{ref['key']}"
+                    if ref["released"]
+                    else f"delete_with_{ref['key']}" if ref["cascaded"] else None
+                )
+                # Whether its service subscribes to the target's deletions: the
+                # sample's relation only with `sample_events`.
+                ref["subscribed"] = (ref["released"] or ref["cascaded"]) and (
+                    not ref["implicit"] or bool(context.get("sample_events"))
                 )
             # Whether its use cases publish or hear events (its relations without a
             # foreign key are kept through the broker).
@@ -256,10 +287,28 @@ class DerivedContext(ContextHook):
             info["unsets"] = any(r["optional"] for r in info["refs"]) or any(
                 f.optional for f in info["fields"]
             )
+        # The answer's relations whose target's deletions the service follows.
+        context["follows"] = [
+            {**ref, "domain": domain}
+            for domain, info in meta.items()
+            for ref in info["refs"]
+            if ref["subscribed"] and not ref["implicit"]
+        ]
         # The tables of the service, each after those its foreign keys point to.
         context["table_order"] = table_order(list(meta), relations)
-        # The sample's relation, which the event flow and the system tests show.
+        # The targets in other services, by name, as `dmeta` gives its own domains.
+        context["peers"] = {
+            ref["to"]["name"]: ref["to"]
+            for info in meta.values()
+            for ref in info["refs"]
+            if ref["remote"]
+        }
+        # The sample's relation, which the event flow shows; in a microservices
+        # system, else the answer's first, which the system tests show.
         first = next((r for r in relations if r["implicit"]), None)
+        if first is None and context.get("architecture") == "microservices":
+            first = next(iter(relations), None)
+        context["relation"] = first
         context["child"] = meta.get(first["child"]) if first else None
         context["parent"] = None
         if first and context["child"]:

@@ -207,6 +207,18 @@ def entities_error(answer: Any, domains: Any, architecture: Any = None) -> str:
                     " left out, and its max comes from its precision and scale (not"
                     " generated otherwise yet)"
                 )
+    if (
+        architecture == "microservices"
+        and len(domains) > 1
+        and domains[1] in entities
+        and not any(entity.references for entity in entities.values())
+    ):
+        return (
+            "entities: give one of the services a ref to another's items (or leave"
+            f" {domains[1]} out, to keep the sample relation): the system tests run"
+            " two related services together (a system of unrelated services is not"
+            " generated yet)"
+        )
     return _relations_error(entities, architecture)
 
 
@@ -216,11 +228,12 @@ def _relations_error(entities: Mapping[str, Entity], architecture: Any) -> str:
         for field in entity.references:
             where = f"entities.{entity.domain}.{field.name}"
             assert field.to is not None
-            if architecture == "microservices":
+            if architecture == "microservices" and field.on_delete == "restrict":
                 return (
-                    f"{where}: relations between the services of a microservices"
-                    " system are not generated yet; leave the field out (the first"
-                    " two domains stay related as the sample)"
+                    f"{where}: {field.to} live in a service of their own, whose"
+                    f" database cannot refuse a delete for {entity.domain}; choose"
+                    " on_delete: cascade, or set_null with optional: true (the"
+                    f" {entity.domain} service follows the deletion events)"
                 )
             if field.to in targets.setdefault(entity.domain, set()):
                 return (
@@ -646,12 +659,16 @@ def _lowest_whole(field: Field) -> Decimal:
 def _integer_bounds(field: Field) -> list[tuple[int, str]]:
     """The least and the most an integer field takes, and why."""
     return [
-        (int(field.min), "min")
-        if field.min is not None
-        else (INTEGER_MIN, "the column's least"),
-        (int(field.max), "max")
-        if field.max is not None
-        else (INTEGER_MAX, "the column's most"),
+        (
+            (int(field.min), "min")
+            if field.min is not None
+            else (INTEGER_MIN, "the column's least")
+        ),
+        (
+            (int(field.max), "max")
+            if field.max is not None
+            else (INTEGER_MAX, "the column's most")
+        ),
     ]
 
 

@@ -82,9 +82,8 @@ DEFAULT_PACKAGE = "acme_service"
 
 # The fields of the level "typed": every type, and every modifier that applies to
 # them, over two entities, the second referring to the first (a set's `on_delete`
-# says how); a third domain refers to both, with the other delete behaviours. A set with one domain, or a microservices system (whose services do
-# not refer to each other's items yet: the second keeps the sample's relation),
-# gives the first domain the fields of both but the reference.
+# says how); a third domain refers to both, with the other delete behaviours. A set
+# with one domain gives it the fields of both but the reference.
 TYPED_FIELDS: list[dict[str, Any]] = [
     {
         "code": {"type": "string", "max_length": 40, "unique": True},
@@ -109,7 +108,7 @@ def typed_entities(
     domains: list[str], architecture: str = "monolith", on_delete: str = "restrict"
 ) -> dict[str, Any]:
     """The answer `entities` of the level "typed" for `domains`."""
-    if len(domains) == 1 or architecture == "microservices":
+    if len(domains) == 1:
         return {domains[0]: {**TYPED_FIELDS[0], **TYPED_FIELDS[1]}}
     reference = {"type": "ref", "to": domains[0], "on_delete": on_delete}
     if on_delete == "set_null":
@@ -246,7 +245,7 @@ ANSWER_SETS: list[AnswerSet] = [
 MICROSERVICE_SETS: list[AnswerSet] = [
     #    id                                                          project name      architecture     database      tracing ci        python  domains          auth       cache        rate_limit        broker      k8s
     _set("micro-sqlite-trace-github-py311-three-jwt-mem-window-rabbit", "Market Place",  "microservices", "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "rabbitmq", True),
-    _set("micro-pg-notrace-gitlab-py312-two-apikey-redis-bucket-nats",  "Parcel Post",   "microservices", "postgresql", False, "gitlab", "3.12", _TWO,            "api_key", "redis",     "token_bucket",   "nats",     True, entities="typed"),
+    _set("micro-pg-notrace-gitlab-py312-two-apikey-redis-bucket-nats",  "Parcel Post",   "microservices", "postgresql", False, "gitlab", "3.12", _TWO,            "api_key", "redis",     "token_bucket",   "nats",     True, entities="typed", on_delete="cascade"),
     _set("micro-pg-trace-noci-py313-two-oauth2-twolevel-nolimit-streams", "Travel Desk", "microservices", "postgresql", True,  "none",   "3.13", _TWO,            "oauth2",  "two_level", "none",           "redis",    False),
     _set("micro-sqlite-notrace-github-py312-two-none-nocache-window-rabbit", "Tool Shed", "microservices", "sqlite",     False, "github", "3.12", ["tools", "loans"], "none",  "none",      "sliding_window", "rabbitmq", True),
 ]

@@ -172,10 +172,16 @@ REFUSED_RELATIONS = [
         id="references-in-a-circle",
     ),
     pytest.param(
-        {"orders": {"user": {"type": "ref", "to": "users", "on_delete": "cascade"}, "total": "decimal"}},
+        {"users": {"name": "string"}, "orders": {"total": "decimal"}},
         "microservices",
-        "entities.orders.user: relations between the services of a microservices system are not generated yet",
-        id="reference-between-services",
+        "entities: give one of the services a ref to another's items (or leave orders out",
+        id="services-without-a-relation",
+    ),
+    pytest.param(
+        {"orders": {"user": {"type": "ref", "to": "users"}, "total": "decimal"}},
+        "microservices",
+        "entities.orders.user: users live in a service of their own, whose database cannot refuse a delete for orders",
+        id="restrict-between-services",
     ),
     pytest.param(
         {"orders": {"user": {"type": "ref", "to": "users"}, "product": {"type": "ref", "to": "products"}}},
@@ -195,17 +201,18 @@ def test_relations_that_cannot_be_kept_are_refused_with_why(
     assert message in entities.entities_error(answer, DOMAINS, architecture)
 
 
-def test_references_that_can_be_kept_are_taken() -> None:
+@pytest.mark.parametrize("architecture", ["monolith", "microservices"])
+def test_references_that_can_be_kept_are_taken(architecture: str) -> None:
     answer = {
         "orders": {"user": {"type": "ref", "to": "users", "on_delete": "cascade"}, "total": "decimal"},
         "products": {
             "order_id": {"type": "ref", "to": "orders", "optional": True, "on_delete": "set_null"},
-            "user": {"type": "ref", "to": "users"},
+            "user": {"type": "ref", "to": "users", "on_delete": "cascade"},
             "name": "string",
         },
     }  # fmt: skip
 
-    assert entities.entities_error(answer, DOMAINS, "monolith") == ""
+    assert entities.entities_error(answer, DOMAINS, architecture) == ""
     (user,) = entities.read_entities(answer, DOMAINS)["orders"].references
     assert (user.to, user.on_delete, user.optional) == ("users", "cascade", False)
 
@@ -368,6 +375,7 @@ def schema_types(every: list[Any]) -> dict[str, Any]:
         "InUtc": platform_fields.InUtc,
         "DecimalText": platform_fields.DecimalText,
         "EmailText": platform_fields.EmailText,
+        "UrlText": platform_fields.UrlText,
         "INTEGER_MIN": platform_fields.INTEGER_MIN,
         "INTEGER_MAX": platform_fields.INTEGER_MAX,
         "UUID": UUID,

@@ -929,6 +929,73 @@ def test_a_domain_of_references_only_renders_lint_clean(
     code = routes.read_text(encoding="utf-8")
     assert '"/authors/{author_id}/reviews"' in code
     assert '"/books/{book_id}/reviews"' in code
+    assert_lint_clean(project)
+
+
+def test_a_service_refers_to_two_others_over_http_and_follows_their_deletions(
+    copie: Copie,
+) -> None:
+    entities = {
+        **TWO_REFERENCES,
+        # A chain: deleting an author deletes their books, which deletes the
+        # books' reviews in the service after.
+        "books": {
+            **TWO_REFERENCES["books"],
+            "author_id": {"type": "ref", "to": "authors", "on_delete": "cascade"},
+        },
+        "reviews": {
+            **TWO_REFERENCES["reviews"],
+            "author_id": {
+                "type": "ref",
+                "to": "authors",
+                "optional": True,
+                "on_delete": "set_null",
+            },
+        },
+    }
+    result = copie.copy(
+        extra_answers={
+            "architecture": "microservices",
+            "domains": ["authors", "books", "reviews"],
+            "entities": entities,
+            # Without auth, authors have no filter at all (no owner either).
+            "auth": "none",
+        }
+    )
+
+    assert result.exit_code == 0, repr(result.exception)
+    assert result.project_dir is not None
+    project = result.project_dir
+    reviews = project / "services" / "reviews"
+    (package,) = (reviews / "src").iterdir()
+    lookups = sorted(p.name for p in (package / "infrastructure").glob("*_lookup.py"))
+    wiring = (package / "wiring" / "reviews.py").read_text(encoding="utf-8")
+    config = (package / "config.py").read_text(encoding="utf-8")
+    compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
+    assert lookups == ["authors_lookup.py", "books_lookup.py"]
+    assert (
+        "container.subscribe(\n        AUTHOR_DELETED,\n        RELEASE_AUTHOR,"
+        in wiring
+    )
+    assert (
+        "container.subscribe(\n        BOOK_DELETED,\n        DELETE_WITH_BOOK,"
+        in wiring
+    )
+    assert "authors_url: str" in config and "books_url: str" in config
+    environment = compose["services"]["reviews"]["environment"]
+    assert environment["APP_AUTHORS_URL"] == "http://authors:8000"
+    assert environment["APP_BOOKS_URL"] == "http://books:8000"
+    assert "APP_BOOKS_URL" not in compose["services"]["books"]["environment"]
+    # The books the chain deletes publish their own deletions, for the reviews.
+    books = project / "services" / "books" / "src" / "acme_service_books"
+    cascade = (books / "application" / "books.py").read_text(encoding="utf-8")
+    assert "for book_id in deleted:" in cascade and "BOOK_DELETED," in cascade
+    for folder in [project, *sorted((project / "services").iterdir())]:
+        assert_lint_clean(folder)
+
+
+def assert_lint_clean(folder: Path) -> None:
+    """ruff, ruff format and black, each with the rendered configuration, pass."""
     for check in (
         ["ruff", "check", "--quiet"],
         ["ruff", "format", "--check", "--quiet"],
@@ -936,9 +1003,9 @@ def test_a_domain_of_references_only_renders_lint_clean(
     ):
         lint = subprocess.run(
             [sys.executable, "-m", *check, "."],
-            cwd=project,
+            cwd=folder,
             capture_output=True,
             text=True,
             check=False,
         )
-        assert lint.returncode == 0, lint.stdout + lint.stderr
+        assert lint.returncode == 0, f"{folder}: {lint.stdout}{lint.stderr}"

@@ -400,9 +400,9 @@ BAD_ANSWERS = [
             },
         },
         "entities",
-        "entities.orders.buyer: relations between the services of a microservices"
-        " system are not generated yet",
-        id="entity-reference-between-services",
+        "entities.orders.buyer: users live in a service of their own, whose database"
+        " cannot refuse a delete for orders; choose on_delete: cascade",
+        id="entity-restrict-between-services",
     ),
     pytest.param(
         {"entities": {"orders": {"total": {"type": "decimal", "max": 100}}}},
@@ -567,7 +567,7 @@ def test_each_microservice_is_a_monolith_of_its_domain_with_its_own_package() ->
         "domains": ["users"],
         "layout": "layers",
         "settings_module": "shop_users.config",
-        "remote_parent": False,
+        "remote_targets": [],
         # The first domain's service only publishes its events.
         "sample_events": False,
         # A domain added later is a service of its own, with its first migration.
@@ -579,7 +579,8 @@ def test_each_microservice_is_a_monolith_of_its_domain_with_its_own_package() ->
 
     orders = _context(service_dir="services/orders")
     # The second domain's service keeps the first as a remote parent and subscribes.
-    assert orders["service"]["remote_parent"] is True
+    assert orders["service"]["remote_targets"] == ["users"]
+    assert list(orders["peers"]) == ["users"]
     assert orders["service"]["sample_events"] is True
     assert orders["child"]["name"] == "orders"
     assert orders["parent"]["name"] == "users"
@@ -627,7 +628,7 @@ def test_a_monolith_is_one_service_at_the_root_the_project_itself(
         "domains": ["users", "orders", "products"],
         "layout": layout,
         "settings_module": "shop.shared.config",
-        "remote_parent": False,
+        "remote_targets": [],
         "sample_events": True,
         "added_domains": ["products"],
     }

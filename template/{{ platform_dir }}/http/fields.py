@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, ValidationError, core_schema
@@ -108,14 +108,22 @@ EMAIL_PATTERN = (
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
 )
 
+# An http or https URL: the scheme, a host part, then the rest, none of it holding a
+# space or a control character (C0, DEL or C1). The characters are named, not `\s`,
+# which pydantic's regex engine reads wider than the OpenAPI document's readers do.
+URL_PATTERN = r"^https?://[^\x00-\x20\x7f-\x9f/?#]+[^\x00-\x20\x7f-\x9f]*$"
+
 
 @dataclass(frozen=True)
-class EmailText:
-    """An email address (EMAIL_PATTERN) of at most `max_length` characters, whose
-    schema shows the pattern and whose error says "an email address" rather than
-    the pattern."""
+class _PatternText:
+    """Text of at most `max_length` characters that matches `pattern`: the schema
+    shows the pattern, and the error says what the text should be (`what`) rather
+    than the pattern."""
 
-    max_length: int = 320
+    pattern: ClassVar[str]
+    kind: ClassVar[str]
+    what: ClassVar[str]
+    max_length: int
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -126,13 +134,33 @@ class EmailText:
             except ValidationError as error:
                 if any(e["type"] == "string_pattern_mismatch" for e in error.errors()):
                     raise PydanticCustomError(
-                        "email", "Input should be an email address"
+                        self.kind, "Input should be {what}", {"what": self.what}
                     ) from None
                 raise
 
         return core_schema.no_info_wrap_validator_function(
             check,
             core_schema.str_schema(
-                pattern=EMAIL_PATTERN, max_length=self.max_length, strict=True
+                pattern=self.pattern, max_length=self.max_length, strict=True
             ),
         )
+
+
+@dataclass(frozen=True)
+class EmailText(_PatternText):
+    """An email address (EMAIL_PATTERN) of at most `max_length` characters."""
+
+    pattern: ClassVar[str] = EMAIL_PATTERN
+    kind: ClassVar[str] = "email"
+    what: ClassVar[str] = "an email address"
+    max_length: int = 320
+
+
+@dataclass(frozen=True)
+class UrlText(_PatternText):
+    """An http or https URL (URL_PATTERN) of at most `max_length` characters."""
+
+    pattern: ClassVar[str] = URL_PATTERN
+    kind: ClassVar[str] = "url"
+    what: ClassVar[str] = "an http or https URL"
+    max_length: int = 2048
