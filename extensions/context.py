@@ -33,8 +33,8 @@ once per service, with `service_dir` set, so a template must tell "this service"
   `foreign_key`, and how the broker's deletion events keep it: `released` (the
   field emptied), `cascaded` (the items deleted), `handler` (the use case that does it), `subscribed`
   (heard)), its
-  `dependents` (the relations to its items), `evented` (its use cases publish or
-  hear events) and `unsets` (a PATCH may leave one of its nullable fields alone);
+  `dependents` (the relations to its items), `publishes` (its deletes publish
+  `<domain>.deleted`), `evented` (its use cases publish or hear events) and `unsets` (a PATCH may leave one of its nullable fields alone);
 - `relations`: every relation of the project (`relations_of` below);
 - `peers`: the service's `remote_targets`, by name, as `dmeta` entries;
 - `follows`: the answer's references whose target's deletions the service follows
@@ -278,10 +278,16 @@ class DerivedContext(ContextHook):
                 ref["subscribed"] = (ref["released"] or ref["cascaded"]) and (
                     not ref["implicit"] or bool(context.get("sample_events"))
                 )
-            # Whether its use cases publish or hear events (its relations without a
-            # foreign key are kept through the broker).
-            info["evented"] = brokered and any(
-                not r["foreign_key"] for r in info["refs"] + info["dependents"]
+            # Whether its deletes publish `<domain>.deleted`: for the relations to
+            # it without a foreign key, and in a microservices system always, so
+            # that a service added later can follow them without a change here.
+            info["publishes"] = brokered and (
+                context.get("architecture") == "microservices"
+                or any(not r["foreign_key"] for r in info["dependents"])
+            )
+            # Whether its use cases publish or hear events.
+            info["evented"] = info["publishes"] or (
+                brokered and any(not r["foreign_key"] for r in info["refs"])
             )
             # Whether a PATCH may leave one of its nullable fields alone (UNSET).
             info["unsets"] = any(r["optional"] for r in info["refs"]) or any(
