@@ -503,6 +503,8 @@ def test_a_microservices_system_gains_a_service_and_keeps_the_others_work(
 ) -> None:
     """Adding a domain to a microservices system adds a service with a history of its
     own; the services that exist keep their code, and get no migration of the new one.
+    The new one refers to an existing service's items: it asks that service over HTTP
+    and follows the deletions it publishes already, which changes nothing there.
     """
     project = generate(
         template,
@@ -534,11 +536,19 @@ def test_a_microservices_system_gains_a_service_and_keeps_the_others_work(
         service: sorted(p.name for p in (project / "services" / service / "migrations" / "versions").glob("*.py"))
         for service in ("accounts", "entries")
     }  # fmt: skip
-    kept = {path: digest(path) for path in (entries / "src").rglob("*.py")}
+    kept = {
+        path: digest(path)
+        for service in ("accounts", "entries")
+        for path in (project / "services" / service / "src").rglob("*.py")
+    }
     commit_all(project, "The team's work")
 
     done = update(
-        project, "--vcs-ref=:current:", "--data=domains=[accounts, entries, ledgers]"
+        project,
+        "--vcs-ref=:current:",
+        "--data=domains=[accounts, entries, ledgers]",
+        "--data=entities={ledgers: {title: string,"
+        " account_id: {type: ref, to: accounts, on_delete: cascade}}}",
     )
 
     assert done.returncode == 0, done.stderr
@@ -549,8 +559,14 @@ def test_a_microservices_system_gains_a_service_and_keeps_the_others_work(
     for service, names in versions.items():
         history = project / "services" / service / "migrations" / "versions"
         assert sorted(p.name for p in history.glob("*.py")) == names, service
-    assert {path: digest(path) for path in (entries / "src").rglob("*.py")} == kept
+    assert {path: digest(path) for path in kept} == kept
+    code = new / "src" / "ledger_ledgers"
+    assert (code / "infrastructure" / "accounts_lookup.py").is_file()
+    wiring = (code / "wiring" / "ledgers.py").read_text(encoding="utf-8")
+    assert "ACCOUNT_DELETED,\n        DELETE_WITH_ACCOUNT," in wiring
     assert not dropped.exists()
     makefile = (project / "Makefile").read_text(encoding="utf-8")
     assert "SERVICES := accounts entries ledgers" in makefile
     make(project, tmp_path, "lint")
+    # Its suite: the lookup against a stand-in, the deletions through the broker.
+    make(new, tmp_path, "test")
