@@ -241,15 +241,15 @@ ANSWER_SETS: list[AnswerSet] = [
 # Microservices are not a level of the array above: they require a broker and two
 # domains, and every set of them runs several services' suites. These sets cover
 # each broker, each auth and each cache once, both databases and both CI systems,
-# the sample relation (two sets) and the answer's (cascade on PostgreSQL, set_null
-# on SQLite).
+# the sample relation (two sets) and the answer's (cascade, and set_null with
+# OAuth2 and Redis Streams).
 # fmt: off
 MICROSERVICE_SETS: list[AnswerSet] = [
     #    id                                                          project name      architecture     database      tracing ci        python  domains          auth       cache        rate_limit        broker      k8s
     _set("micro-sqlite-trace-github-py311-three-jwt-mem-window-rabbit", "Market Place",  "microservices", "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "rabbitmq", True),
     _set("micro-pg-notrace-gitlab-py312-two-apikey-redis-bucket-nats",  "Parcel Post",   "microservices", "postgresql", False, "gitlab", "3.12", _TWO,            "api_key", "redis",     "token_bucket",   "nats",     True, entities="typed", on_delete="cascade"),
-    _set("micro-pg-trace-noci-py313-two-oauth2-twolevel-nolimit-streams", "Travel Desk", "microservices", "postgresql", True,  "none",   "3.13", _TWO,            "oauth2",  "two_level", "none",           "redis",    False),
-    _set("micro-sqlite-notrace-github-py312-two-none-nocache-window-rabbit", "Tool Shed", "microservices", "sqlite",     False, "github", "3.12", ["tools", "loans"], "none",  "none",      "sliding_window", "rabbitmq", True, entities="typed", on_delete="set_null"),
+    _set("micro-pg-trace-noci-py313-two-oauth2-twolevel-nolimit-streams", "Travel Desk", "microservices", "postgresql", True,  "none",   "3.13", _TWO,            "oauth2",  "two_level", "none",           "redis",    False, entities="typed", on_delete="set_null"),
+    _set("micro-sqlite-notrace-github-py312-two-none-nocache-window-rabbit", "Tool Shed", "microservices", "sqlite",     False, "github", "3.12", ["tools", "loans"], "none",  "none",      "sliding_window", "rabbitmq", True),
 ]
 # fmt: on
 
