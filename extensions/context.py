@@ -31,10 +31,11 @@ once per service, with `service_dir` set, so a template must tell "this service"
   files, of every domain, in its own service), its fields, its `refs` (the
   relations from its items, each with `to`, the target's `dmeta` entry, `remote`,
   `foreign_key`, and how the broker's deletion events keep it: `released` (the
-  field emptied), `cascaded` (the items deleted), `handler` (the use case that does it), `subscribed`
-  (heard)), its
-  `dependents` (the relations to its items), `publishes` (its deletes publish
-  `<domain>.deleted`), `evented` (its use cases publish or hear events) and `unsets` (a PATCH may leave one of its nullable fields alone);
+  field emptied), `cascaded` (the items deleted), `handler` (the use case that does
+  it), `subscribed` (heard)), its `dependents` (the relations to its items),
+  `publishes` (its deletes publish `<domain>.deleted`), `evented` (its use cases
+  publish or hear events) and `unsets` (a PATCH may leave one of its nullable fields
+  alone);
 - `relations`: every relation of the project (`relations_of` below);
 - `peers`: the service's `remote_targets`, by name, as `dmeta` entries;
 - `follows`: the answer's references whose target's deletions the service follows
@@ -206,6 +207,9 @@ class DerivedContext(ContextHook):
         else:
             entities = _entities.read_entities(answer, domains)
         relations = context["relations"] = relations_of(domains, entities)
+        # Each domain of a microservices system is a service of its own (in the
+        # system's files too, where `meta` below holds them all): no foreign keys.
+        micro = context.get("architecture") == "microservices"
         # The platform's UNSET (a PATCH that leaves a nullable field alone): for
         # optional references and fields.
         context["uses_unset"] = any(r["optional"] for r in relations) or any(
@@ -215,7 +219,7 @@ class DerivedContext(ContextHook):
         if not any(r["implicit"] for r in relations):
             context["sample_events"] = False
         service = context["service"] = service_of(context)
-        if context.get("architecture") == "microservices":
+        if micro:
             context["services"] = [
                 service_of({**context, "service_dir": f"services/{d}"}) for d in domains
             ]
@@ -236,11 +240,7 @@ class DerivedContext(ContextHook):
         for relation in relations:
             child, target = relation["child"], relation["target"]
             if child in meta:
-                # Each domain of a microservices system is a service of its own (in
-                # the system's files too, where `meta` holds them all).
-                local = (
-                    target in meta and context.get("architecture") != "microservices"
-                )
+                local = target in meta and not micro
                 to = (
                     meta[target]
                     if local
@@ -253,11 +253,7 @@ class DerivedContext(ContextHook):
                     {**relation, "to": to, "remote": not local, "foreign_key": keyed}
                 )
             if target in meta:
-                keyed = (
-                    child in meta
-                    and not relation["implicit"]
-                    and context.get("architecture") != "microservices"
-                )
+                keyed = child in meta and not relation["implicit"] and not micro
                 meta[target]["dependents"].append({**relation, "foreign_key": keyed})
         brokered = context.get("broker", "none") != "none"
         for info in meta.values():
@@ -282,8 +278,7 @@ class DerivedContext(ContextHook):
             # it without a foreign key, and in a microservices system always, so
             # that a service added later can follow them without a change here.
             info["publishes"] = brokered and (
-                context.get("architecture") == "microservices"
-                or any(not r["foreign_key"] for r in info["dependents"])
+                micro or any(not r["foreign_key"] for r in info["dependents"])
             )
             # Whether its use cases publish or hear events.
             info["evented"] = info["publishes"] or (
@@ -312,7 +307,7 @@ class DerivedContext(ContextHook):
         # The sample's relation, which the event flow shows; in a microservices
         # system, else the answer's first, which the system tests show.
         first = next((r for r in relations if r["implicit"]), None)
-        if first is None and context.get("architecture") == "microservices":
+        if first is None and micro:
             first = next(iter(relations), None)
         context["relation"] = first
         context["child"] = meta.get(first["child"]) if first else None
