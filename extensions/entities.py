@@ -198,15 +198,6 @@ def entities_error(answer: Any, domains: Any, architecture: Any = None) -> str:
                 " (its generated tests change one; an entity of references only is"
                 " not generated yet)"
             )
-        for field in entity.fields:
-            if field.type == "decimal" and (
-                field.max is not None or field.min not in (None, 0)
-            ):
-                return (
-                    f"entities.{entity.domain}.{field.name}: a decimal's min is 0 or"
-                    " left out, and its max comes from its precision and scale (not"
-                    " generated otherwise yet)"
-                )
     if (
         architecture == "microservices"
         and len(domains) > 1
@@ -466,7 +457,7 @@ def _number(where: str, kind: str, value: Any) -> int | Decimal:
         raise EntityError(f"{where} of a decimal is a number") from None
     if not number.is_finite():
         raise EntityError(f"{where} of a decimal is a finite number")
-    return number
+    return Decimal(f"{number:f}")  # 1e3 as 1000: the generated code writes it so
 
 
 def _fits(where: str, number: int | Decimal, precision: int, scale: int) -> None:
@@ -562,8 +553,9 @@ def edges(field: Field) -> list[Sample]:
                 samples.append(Sample(_decimal(field, bound), why))
     if field.type == "decimal":
         assert field.precision is not None and field.scale is not None
-        largest = Decimal(10) ** (field.precision - field.scale) - _step(field)
-        samples.append(Sample(_decimal(field, _within(field, largest)), "precision"))
+        if field.max is None:
+            largest = Decimal(10) ** (field.precision - field.scale) - _step(field)
+            samples.append(Sample(_decimal(field, largest), "precision"))
         if field.scale:
             stored = example(field, 0)
             fewer = f"{Decimal(stored).normalize():f}"
@@ -620,11 +612,15 @@ def refusals(field: Field) -> list[Sample]:
             Sample(1, "a JSON number, not text"),
             Sample("abc", "not a number"),
             Sample(str(_step(field) / 10), f"more than {field.scale} decimal places"),
-            Sample(
-                str(Decimal(10) ** (field.precision - field.scale)),
-                f"more than {field.precision - field.scale} digits before the point",
-            ),
         ]
+        if field.max is None:  # else the max is the limit
+            samples.append(
+                Sample(
+                    str(Decimal(10) ** (field.precision - field.scale)),
+                    f"more than {field.precision - field.scale} digits before the"
+                    " point",
+                )
+            )
     if kind == "boolean":
         samples += [Sample("true", "a string"), Sample(1, "a number")]
     if kind == "date":

@@ -92,6 +92,7 @@ TYPED_FIELDS: list[dict[str, Any]] = [
         "homepage": {"type": "url", "optional": True},
         "rank": {"type": "integer", "min": 1, "max": 100, "optional": True, "filter": True},
         "active": {"type": "boolean", "default": True, "filter": True},
+        "weight": {"type": "decimal", "precision": 6, "scale": 3, "min": "0.5", "max": 500, "optional": True},
     },
     {
         "reference": {"type": "uuid", "unique": True},

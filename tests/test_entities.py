@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -229,6 +230,20 @@ EVERY_TYPE = {
         "age": {"type": "integer", "min": 18, "max": 150},
         "score": "integer",
         "balance": {"type": "decimal", "precision": 6, "scale": 2, "min": 0},
+        "weight": {
+            "type": "decimal",
+            "precision": 5,
+            "scale": 2,
+            "min": "0.5",
+            "max": 500,
+        },
+        "delta": {
+            "type": "decimal",
+            "precision": 3,
+            "scale": 1,
+            "min": "-5.5",
+            "max": "12.5",
+        },
         "active": "boolean",
         "born_on": "date",
         "seen_at": "datetime",
@@ -336,13 +351,21 @@ def load_file(name: str, path: Path) -> ModuleType:
     return module
 
 
+def platform_fields() -> ModuleType:
+    """The platform's http/fields.py, imported from its package as a service does."""
+    http = REPO / "template" / "{{ platform_dir }}" / "http"
+    spec = importlib.util.spec_from_file_location(
+        "template_http", http / "__init__.py", submodule_search_locations=[str(http)]
+    )
+    assert spec is not None and spec.loader is not None
+    sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    return importlib.import_module("template_http.fields")
+
+
 def schema_types(every: list[Any]) -> dict[str, Any]:
     """The request schema's type of each field, as the template writes it."""
     names = load_file("template_names", REPO / "extensions" / "names.py")
-    platform_fields = load_file(
-        "template_http_fields",
-        REPO / "template" / "{{ platform_dir }}" / "http" / "fields.py",
-    )
+    fields_module = platform_fields()
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(REPO), undefined=jinja2.StrictUndefined
     )
@@ -369,15 +392,15 @@ def schema_types(every: list[Any]) -> dict[str, Any]:
     namespace |= {
         "Annotated": Annotated,
         "Decimal": Decimal,
-        "Integral": platform_fields.Integral,
-        "IsoDate": platform_fields.IsoDate,
-        "IsoDatetime": platform_fields.IsoDatetime,
-        "InUtc": platform_fields.InUtc,
-        "DecimalText": platform_fields.DecimalText,
-        "EmailText": platform_fields.EmailText,
-        "UrlText": platform_fields.UrlText,
-        "INTEGER_MIN": platform_fields.INTEGER_MIN,
-        "INTEGER_MAX": platform_fields.INTEGER_MAX,
+        "Integral": fields_module.Integral,
+        "IsoDate": fields_module.IsoDate,
+        "IsoDatetime": fields_module.IsoDatetime,
+        "InUtc": fields_module.InUtc,
+        "DecimalText": fields_module.DecimalText,
+        "EmailText": fields_module.EmailText,
+        "UrlText": fields_module.UrlText,
+        "INTEGER_MIN": fields_module.INTEGER_MIN,
+        "INTEGER_MAX": fields_module.INTEGER_MAX,
         "UUID": UUID,
         "date": date,
         "datetime": datetime,
@@ -409,6 +432,32 @@ def test_the_request_schemas_take_the_examples_and_edges_and_refuse_the_rest() -
             with pytest.raises(pydantic.ValidationError):
                 adapter.validate_python(json.loads(json.dumps(sample.value)))
                 pytest.fail(f"{field.name}: {sample.why}: {sample.value!r} passed")
+
+
+def test_a_decimals_schema_pattern_holds_its_bounds() -> None:
+    """A decimal is JSON text: the OpenAPI document shows its bounds in its pattern,
+    which takes exactly the values the schema does (clients and schemathesis
+    generate requests from it)."""
+    every = list(every_field().values())
+    types = schema_types(every)
+
+    for field in (f for f in every if f.type == "decimal"):
+        adapter = pydantic.TypeAdapter(types[field.name])
+        pattern = re.compile(adapter.json_schema()["pattern"])
+        samples = entities.edges(field) + entities.refusals(field)
+        texts = [s.value for s in samples if isinstance(s.value, str)]
+        for text in texts:
+            try:
+                adapter.validate_python(text)
+                taken = True
+            except pydantic.ValidationError:
+                taken = False
+            assert bool(pattern.fullmatch(text)) == taken, (field.name, text)
+    weight = pydantic.TypeAdapter(types["weight"])
+    with pytest.raises(pydantic.ValidationError, match="greater than or equal to 0.50"):
+        weight.validate_python("0.49")
+    with pytest.raises(pydantic.ValidationError, match="less than or equal to 500.00"):
+        weight.validate_python("500.01")
 
 
 # --- the same values as the generated tests spell them ------------------------------
@@ -480,12 +529,9 @@ def test_the_plan_changes_and_filters_by_values_no_item_has() -> None:
 def test_the_integer_bounds_are_the_platforms() -> None:
     """The validator and the generated tests' edges hold an unbounded integer to the
     column's range, which the API's schemas take from the platform's fields.py."""
-    platform_fields = load_file(
-        "template_http_fields",
-        REPO / "template" / "{{ platform_dir }}" / "http" / "fields.py",
-    )
+    fields_module = platform_fields()
 
-    assert (platform_fields.INTEGER_MIN, platform_fields.INTEGER_MAX) == (
+    assert (fields_module.INTEGER_MIN, fields_module.INTEGER_MAX) == (
         entities.INTEGER_MIN,
         entities.INTEGER_MAX,
     )

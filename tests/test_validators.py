@@ -405,10 +405,14 @@ BAD_ANSWERS = [
         id="entity-restrict-between-services",
     ),
     pytest.param(
-        {"entities": {"orders": {"total": {"type": "decimal", "max": 100}}}},
+        {
+            "entities": {
+                "orders": {"total": {"type": "decimal", "min": 5, "max": "4.99"}}
+            }
+        },
         "entities",
-        "entities.orders.total: a decimal's min is 0 or left out",
-        id="entity-decimal-bound-not-generated-yet",
+        "entities.orders.total: min is above max",
+        id="entity-decimal-min-above-max",
     ),
 ]
 

@@ -8,8 +8,21 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import AfterValidator, BeforeValidator, GetCoreSchemaHandler
-from pydantic_core import PydanticCustomError, ValidationError, core_schema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import (
+    PydanticCustomError,
+    PydanticKnownError,
+    ValidationError,
+    core_schema,
+)
+
+from .decimal_range import range_pattern
 
 
 def _integral(value: Any) -> Any:
@@ -70,34 +83,74 @@ def _count(most: int) -> str:
 class DecimalText:
     """A decimal sent as JSON text, which keeps every digit (a JSON number passes
     through a float in many clients): at most `digits` digits before the point and
-    `places` after it, not negative unless `signed`. The value has exactly `places`
-    decimal places, as its column stores and returns it ("1.5" is 1.50), and the
-    schema shows the rule as the text's pattern."""
+    `places` after it, not negative unless `signed`, and from `minimum` to `maximum`
+    when they are given. The value has exactly `places` decimal places, as its
+    column stores and returns it ("1.5" is 1.50), and the schema shows the rules as
+    the text's pattern."""
 
     digits: int
     places: int
     signed: bool = True
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
 
     @property
     def pattern(self) -> str:
-        # At most n digits: a count, {1,n} in the pattern.
+        """The texts of every value the field takes."""
+        if self.minimum is None and self.maximum is None:
+            return self._shape
+        largest = Decimal(10) ** self.digits - self._step
+        low = self.minimum if self.minimum is not None else -largest
+        high = self.maximum if self.maximum is not None else largest
+        if not self.signed:
+            low = max(low, Decimal(0))
+        return range_pattern(low, high, self.digits, self.places)
+
+    @property
+    def _step(self) -> Decimal:
+        return Decimal(1).scaleb(-self.places)
+
+    @property
+    def _shape(self) -> str:
+        # A decimal's text, its bounds aside. At most n digits: {1,n} in the pattern.
         whole = r"\d" + _count(self.digits) if self.digits else "0"
         fraction = r"(\.\d" + _count(self.places) + ")?" if self.places else ""
-        return f"^{'-?' if self.signed else ''}{whole}{fraction}$"
+        signed = self.signed and (self.minimum is None or self.minimum < 0)
+        return f"^{'-?' if signed else ''}{whole}{fraction}$"
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        step = Decimal(1).scaleb(-self.places)
+        step = self._step
+        low, high = (
+            None if bound is None else bound.quantize(step)
+            for bound in (self.minimum, self.maximum)
+        )
 
         def parse(text: str) -> Decimal:
-            return Decimal(text).quantize(step)
+            value = Decimal(text).quantize(step)
+            if low is not None and value < low:
+                raise PydanticKnownError("greater_than_equal", {"ge": str(low)})
+            if high is not None and value > high:
+                raise PydanticKnownError("less_than_equal", {"le": str(high)})
+            return value
 
         return core_schema.no_info_after_validator_function(
             parse,
-            core_schema.str_schema(pattern=self.pattern, strict=True),
+            core_schema.str_schema(pattern=self._shape, strict=True),
             serialization=core_schema.to_string_ser_schema(),
         )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The text's shape is checked by a pattern, and its bounds as a number: the
+        # schema shows the pattern that holds both, since JSON Schema compares
+        # only numbers with a minimum and a maximum.
+        json_schema = handler(schema)
+        if "pattern" in json_schema:
+            json_schema["pattern"] = self.pattern
+        return json_schema
 
 
 # An email address as the HTML standard's email inputs accept it: what users type,
