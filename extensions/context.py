@@ -191,131 +191,170 @@ def service_of(context: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+# What the derived context is made of: the answers and facts `derive` reads.
+INPUTS = (
+    "architecture",
+    "domains",
+    "entities",
+    "package_name",
+    "platform_pkg",
+    "project_name",
+    "project_slug",
+    "broker",
+    "sample_events",
+    "added_domains",
+    "service_dir",
+)
+
+
 class DerivedContext(ContextHook):
-    """Adds `service`, `dmeta`, `parent` and `child` (see above) to every render."""
+    """Adds `service`, `dmeta`, `parent` and `child` (see above) to every render.
+
+    Copier makes a context for every path part and file it renders, about 2,000 in
+    a copy, for a few different inputs (one per service): each is derived once.
+    """
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.derived: dict[str, dict[str, Any]] = {}
 
     def hook(self, context: dict[str, Any]) -> None:
-        domains = context.get("domains")
-        if not isinstance(domains, list):
-            return
-        if _validators.domains_error(domains, singular=singular):
-            return
-        package = str(context.get("package_name", ""))
-        answer = context.get("entities")
-        if _entities.entities_error(answer, domains, context.get("architecture")):
-            entities = {}  # the answer's validator says why
-        else:
-            entities = _entities.read_entities(answer, domains)
-        relations = context["relations"] = relations_of(domains, entities)
-        # Each domain of a microservices system is a service of its own (in the
-        # system's files too, where `meta` below holds them all): no foreign keys.
-        micro = context.get("architecture") == "microservices"
-        # The platform's UNSET (a PATCH that leaves a nullable field alone): for
-        # optional references and fields.
-        context["uses_unset"] = any(r["optional"] for r in relations) or any(
-            field.optional for entity in entities.values() for field in entity.fields
-        )
-        # The sample's event flow needs the sample's relation.
-        if not any(r["implicit"] for r in relations):
-            context["sample_events"] = False
-        service = context["service"] = service_of(context)
-        if micro:
-            context["services"] = [
-                service_of({**context, "service_dir": f"services/{d}"}) for d in domains
-            ]
-        else:
-            context["services"] = [service_of(context)]
-        if service is None:
-            meta = {
-                d: domain_info(d, f"{package}_{d}", "layers", entities) for d in domains
+        key = repr([context.get(name) for name in INPUTS])
+        if key not in self.derived:
+            given = {name: context[name] for name in INPUTS if name in context}
+            derived = dict(given)
+            derive(derived)
+            self.derived[key] = {
+                name: value
+                for name, value in derived.items()
+                if name not in given or value != given[name]
             }
-        else:
-            meta = {
-                d: domain_info(d, service["package"], service["layout"], entities)
-                for d in service["domains"]
-            }
-        context["dmeta"] = meta
-        for info in meta.values():
-            info["refs"], info["dependents"] = [], []
-        for relation in relations:
-            child, target = relation["child"], relation["target"]
-            if child in meta:
-                local = target in meta and not micro
-                to = (
-                    meta[target]
-                    if local
-                    # It lives in another service, in a package of its own.
-                    else domain_info(target, f"{package}_{target}", "layers", entities)
-                )
-                # The answer's references in one database are foreign keys.
-                keyed = local and not relation["implicit"]
-                meta[child]["refs"].append(
-                    {**relation, "to": to, "remote": not local, "foreign_key": keyed}
-                )
-            if target in meta:
-                keyed = child in meta and not relation["implicit"] and not micro
-                meta[target]["dependents"].append({**relation, "foreign_key": keyed})
-        brokered = context.get("broker", "none") != "none"
-        for info in meta.values():
-            for ref in info["refs"]:
-                # Without a foreign key, the broker's deletion events empty the field
-                # (`released`) or delete the items (`cascaded`).
-                followed = brokered and not ref["foreign_key"]
-                ref["released"] = followed and ref["on_delete"] == "set_null"
-                ref["cascaded"] = followed and ref["on_delete"] == "cascade"
-                # The use case that follows a deletion of the target, if one does.
-                ref["handler"] = (
-                    f"release_{ref['key']}"
-                    if ref["released"]
-                    else f"delete_with_{ref['key']}" if ref["cascaded"] else None
-                )
-                # Whether its service subscribes to the target's deletions: the
-                # sample's relation only with `sample_events`.
-                ref["subscribed"] = (ref["released"] or ref["cascaded"]) and (
-                    not ref["implicit"] or bool(context.get("sample_events"))
-                )
-            # Whether its deletes publish `<domain>.deleted`: for the relations to
-            # it without a foreign key, and in a microservices system always, so
-            # that a service added later can follow them without a change here.
-            info["publishes"] = brokered and (
-                micro or any(not r["foreign_key"] for r in info["dependents"])
-            )
-            # Whether its use cases publish or hear events.
-            info["evented"] = info["publishes"] or (
-                brokered and any(not r["foreign_key"] for r in info["refs"])
-            )
-            # Whether a PATCH may leave one of its nullable fields alone (UNSET).
-            info["unsets"] = any(r["optional"] for r in info["refs"]) or any(
-                f.optional for f in info["fields"]
-            )
-        # The answer's relations whose target's deletions the service follows.
-        context["follows"] = [
-            {**ref, "domain": domain}
-            for domain, info in meta.items()
-            for ref in info["refs"]
-            if ref["subscribed"] and not ref["implicit"]
+        context.update(self.derived[key])
+
+
+def derive(context: dict[str, Any]) -> None:
+    """Adds the derived context (see above) to `context`, which holds `INPUTS`."""
+    domains = context.get("domains")
+    if not isinstance(domains, list):
+        return
+    if _validators.domains_error(domains, singular=singular):
+        return
+    package = str(context.get("package_name", ""))
+    answer = context.get("entities")
+    if _entities.entities_error(answer, domains, context.get("architecture")):
+        entities = {}  # the answer's validator says why
+    else:
+        entities = _entities.read_entities(answer, domains)
+    relations = context["relations"] = relations_of(domains, entities)
+    # Each domain of a microservices system is a service of its own (in the
+    # system's files too, where `meta` below holds them all): no foreign keys.
+    micro = context.get("architecture") == "microservices"
+    # The platform's UNSET (a PATCH that leaves a nullable field alone): for
+    # optional references and fields.
+    context["uses_unset"] = any(r["optional"] for r in relations) or any(
+        field.optional for entity in entities.values() for field in entity.fields
+    )
+    # The sample's event flow needs the sample's relation.
+    if not any(r["implicit"] for r in relations):
+        context["sample_events"] = False
+    service = context["service"] = service_of(context)
+    if micro:
+        context["services"] = [
+            service_of({**context, "service_dir": f"services/{d}"}) for d in domains
         ]
-        # The tables of the service, each after those its foreign keys point to.
-        context["table_order"] = table_order(list(meta), relations)
-        # The targets in other services, by name, as `dmeta` gives its own domains.
-        context["peers"] = {
-            ref["to"]["name"]: ref["to"]
-            for info in meta.values()
-            for ref in info["refs"]
-            if ref["remote"]
+    else:
+        context["services"] = [service_of(context)]
+    if service is None:
+        meta = {
+            d: domain_info(d, f"{package}_{d}", "layers", entities) for d in domains
         }
-        # The sample's relation, which the event flow shows; in a microservices
-        # system, else the answer's first, which the system tests show.
-        first = next((r for r in relations if r["implicit"]), None)
-        if first is None and micro:
-            first = next(iter(relations), None)
-        context["relation"] = first
-        context["child"] = meta.get(first["child"]) if first else None
-        context["parent"] = None
-        if first and context["child"]:
-            context["parent"] = context["child"]["refs"][0]["to"]
-        elif first:
-            context["parent"] = meta.get(first["target"])
+    else:
+        meta = {
+            d: domain_info(d, service["package"], service["layout"], entities)
+            for d in service["domains"]
+        }
+    context["dmeta"] = meta
+    for info in meta.values():
+        info["refs"], info["dependents"] = [], []
+    for relation in relations:
+        child, target = relation["child"], relation["target"]
+        if child in meta:
+            local = target in meta and not micro
+            to = (
+                meta[target]
+                if local
+                # It lives in another service, in a package of its own.
+                else domain_info(target, f"{package}_{target}", "layers", entities)
+            )
+            # The answer's references in one database are foreign keys.
+            keyed = local and not relation["implicit"]
+            meta[child]["refs"].append(
+                {**relation, "to": to, "remote": not local, "foreign_key": keyed}
+            )
+        if target in meta:
+            keyed = child in meta and not relation["implicit"] and not micro
+            meta[target]["dependents"].append({**relation, "foreign_key": keyed})
+    brokered = context.get("broker", "none") != "none"
+    for info in meta.values():
+        for ref in info["refs"]:
+            # Without a foreign key, the broker's deletion events empty the field
+            # (`released`) or delete the items (`cascaded`).
+            followed = brokered and not ref["foreign_key"]
+            ref["released"] = followed and ref["on_delete"] == "set_null"
+            ref["cascaded"] = followed and ref["on_delete"] == "cascade"
+            # The use case that follows a deletion of the target, if one does.
+            ref["handler"] = (
+                f"release_{ref['key']}"
+                if ref["released"]
+                else f"delete_with_{ref['key']}" if ref["cascaded"] else None
+            )
+            # Whether its service subscribes to the target's deletions: the
+            # sample's relation only with `sample_events`.
+            ref["subscribed"] = (ref["released"] or ref["cascaded"]) and (
+                not ref["implicit"] or bool(context.get("sample_events"))
+            )
+        # Whether its deletes publish `<domain>.deleted`: for the relations to
+        # it without a foreign key, and in a microservices system always, so
+        # that a service added later can follow them without a change here.
+        info["publishes"] = brokered and (
+            micro or any(not r["foreign_key"] for r in info["dependents"])
+        )
+        # Whether its use cases publish or hear events.
+        info["evented"] = info["publishes"] or (
+            brokered and any(not r["foreign_key"] for r in info["refs"])
+        )
+        # Whether a PATCH may leave one of its nullable fields alone (UNSET).
+        info["unsets"] = any(r["optional"] for r in info["refs"]) or any(
+            f.optional for f in info["fields"]
+        )
+    # The answer's relations whose target's deletions the service follows.
+    context["follows"] = [
+        {**ref, "domain": domain}
+        for domain, info in meta.items()
+        for ref in info["refs"]
+        if ref["subscribed"] and not ref["implicit"]
+    ]
+    # The tables of the service, each after those its foreign keys point to.
+    context["table_order"] = table_order(list(meta), relations)
+    # The targets in other services, by name, as `dmeta` gives its own domains.
+    context["peers"] = {
+        ref["to"]["name"]: ref["to"]
+        for info in meta.values()
+        for ref in info["refs"]
+        if ref["remote"]
+    }
+    # The sample's relation, which the event flow shows; in a microservices
+    # system, else the answer's first, which the system tests show.
+    first = next((r for r in relations if r["implicit"]), None)
+    if first is None and micro:
+        first = next(iter(relations), None)
+    context["relation"] = first
+    context["child"] = meta.get(first["child"]) if first else None
+    context["parent"] = None
+    if first and context["child"]:
+        context["parent"] = context["child"]["refs"][0]["to"]
+    elif first:
+        context["parent"] = meta.get(first["target"])
 
 
 def relations_of(domains: list[str], entities: dict[str, Any]) -> list[dict[str, Any]]:
