@@ -12,6 +12,8 @@ from typing import Any
 
 import black
 import copier
+import jinja2
+import jinja2.ext
 import pytest
 import yaml
 from helpers import REPO_ROOT
@@ -30,6 +32,7 @@ names = _load_extension("names")
 validators = _load_extension("validators")
 formatting = _load_extension("formatting")
 context_hook = _load_extension("context")
+compiled = _load_extension("compiled")
 
 # The routes every generated service already has (DESIGN.md, HTTP contract): a domain
 # of that name would collide with them, whatever RESERVED_DOMAINS says.
@@ -557,7 +560,7 @@ _SHOP: dict[str, Any] = {
 
 def _context(**answers: Any) -> dict[str, Any]:
     context = {**_SHOP, **answers}
-    context_hook.DerivedContext.hook(None, context)
+    context_hook.derive(context)
     return context
 
 
@@ -673,8 +676,40 @@ def test_the_hook_can_run_again_on_its_own_context() -> None:
     # An include renders with the context of the file that includes it.
     once = _context(service_dir="services/orders")
     twice = dict(once)
-    context_hook.DerivedContext.hook(None, twice)
+    context_hook.DerivedContext(jinja2.Environment()).hook(twice)
     assert twice == once
+
+
+def test_the_hook_derives_each_services_context_once() -> None:
+    """Copier makes a context for every path and file: the hook derives the context
+    of each service once, and gives it again as it was derived."""
+    hook = context_hook.DerivedContext(jinja2.Environment())
+    for service_dir in ("services/orders", "services/users", "services/orders", None):
+        context = {**_SHOP, "service_dir": service_dir}
+        hook.hook(context)
+        assert context == _context(service_dir=service_dir), service_dir
+    assert len(hook.derived) == 3
+
+
+def test_a_template_string_is_compiled_once_and_preprocessed_at_each_use() -> None:
+    """Copier's `yield` tag clears in its preprocessing what the last path part
+    yielded: a string compiled before is preprocessed again when it is used."""
+    sources = []
+
+    class Recording(jinja2.ext.Extension):
+        def preprocess(
+            self, source: str, name: str | None, filename: str | None = None
+        ) -> str:
+            sources.append(source)
+            return source
+
+    environment = jinja2.Environment(extensions=[Recording, compiled.CompiledOnce])
+    first = environment.from_string("{{ x }}")
+    second = environment.from_string("{{ x }}")
+
+    assert second is first
+    assert sources == ["{{ x }}", "{{ x }}"]
+    assert second.render(x=1) == "1"
 
 
 @pytest.mark.parametrize("width", [1, 20, 60, 120])
