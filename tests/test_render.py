@@ -687,6 +687,7 @@ def test_events_follow_the_broker_answer(
         assert code_mentions == []
         assert not set(EVENT_SETTINGS) & set(listed)
         return
+    # With Redis, the bus trims the streams (streams.py).
     assert {p.name for p in events.glob("*.py")} == {
         "__init__.py",
         "event.py",
@@ -694,7 +695,7 @@ def test_events_follow_the_broker_answer(
         "bus.py",
         "cli.py",
         "metrics.py",
-    }
+    } | ({"streams.py"} if broker == "redis" else set())
     # One FastStream requirement, with the client of this broker only.
     assert extras == [BROKER_EXTRA[broker]]
     assert code_mentions == [
