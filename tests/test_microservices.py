@@ -170,7 +170,7 @@ SERVICE_TEST_FILES = re.compile(
     r"(__init__|conftest|fakes|peers|resources/(__init__|\w+)"
     r"|api/(__init__|test_app|test_schema|test_access|test_\w+_api)"
     r"|integration/(__init__|test_migrations|test_cache|test_outages|test_events"
-    r"|test_service_client|test_deletions)"
+    r"|test_deletions)"
     r"|unit/(__init__|test_\w+_service))\.py"
 )
 # The longest run of identical lines two services' tests may share. The use-case

@@ -568,5 +568,6 @@ def test_a_microservices_system_gains_a_service_and_keeps_the_others_work(
     makefile = (project / "Makefile").read_text(encoding="utf-8")
     assert "SERVICES := accounts entries ledgers" in makefile
     make(project, tmp_path, "lint")
-    # Its suite: the lookup against a stand-in, the deletions through the broker.
+    # Its suite: its API against the stand-in accounts service, the deletions
+    # through the broker.
     make(new, tmp_path, "test")
