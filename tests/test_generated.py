@@ -14,9 +14,10 @@ library's gates, and the cross-service tests that run the services as processes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from answer_sets import MICROSERVICE_SETS, AnswerSet, answer_set_params
+from answer_sets import CHECKED_SETS, AnswerSet, answer_set_params
 from helpers import (
     catalog_problems,
     docs_site_problems,
@@ -27,14 +28,13 @@ from helpers import (
     run_logged,
 )
 from pytest_copie.plugin import Copie
+from test_entities import entities
 
 MAKE_CHECK_TIMEOUT_S = 30 * 60
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "answer_set", answer_set_params() + answer_set_params(sets=MICROSERVICE_SETS)
-)
+@pytest.mark.parametrize("answer_set", answer_set_params(sets=CHECKED_SETS))
 def test_make_check_passes(answer_set: AnswerSet, copie: Copie, tmp_path: Path) -> None:
     result = copie.copy(extra_answers=answer_set.data)
     assert (
@@ -65,3 +65,40 @@ def test_make_check_passes(answer_set: AnswerSet, copie: Copie, tmp_path: Path) 
     assert catalog_problems(result.project_dir, exported=True) == []
     # `make check` built the docs sites.
     assert docs_site_problems(result.project_dir) == []
+
+
+def _spec_holds(spec: dict[str, dict[str, Any]]) -> tuple[set[str], set[str], set[str]]:
+    """The types, modifiers and delete behaviours of the answer `entities` `spec`."""
+    fields = [
+        {"type": field} if isinstance(field, str) else field
+        for entity in spec.values()
+        for field in entity.values()
+    ]
+    types = {field["type"] for field in fields}
+    modifiers = {modifier for field in fields for modifier in field}
+    on_delete = {
+        field.get("on_delete", "restrict") for field in fields if field["type"] == "ref"
+    }
+    return types, modifiers, on_delete
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "architecture", ["monolith", "modular_monolith", "microservices"]
+)
+def test_make_check_runs_a_spec_of_every_type_modifier_and_delete_behaviour(
+    architecture: str, database: str
+) -> None:
+    # A service's database cannot refuse a delete in another service's.
+    behaviours = set(entities.ON_DELETE)
+    if architecture == "microservices":
+        behaviours.discard("restrict")
+    everything = (set(entities.TYPES), set(entities.MODIFIERS), behaviours)
+    holding = [
+        answer_set.id
+        for answer_set in CHECKED_SETS
+        if answer_set["architecture"] == architecture
+        and answer_set["database"] == database
+        and _spec_holds(answer_set.answer("entities")) == everything
+    ]
+    assert holding, f"no checked {architecture} set on {database} holds every case"

@@ -83,16 +83,42 @@ def check_system(project: Path, answers: dict[str, Any]) -> None:
     }
     # One events namespace: a service reads the events the others publish.
     assert {config["APP_EVENTS_NAMESPACE"] for config in configs.values()} == {slug}
-    # The second service calls the first through the first's Service, on its port.
-    parent, child = domains[:2]
+    # A service that refers to the first calls it through the first's Service, on
+    # its port.
+    parent = domains[0]
     parent_service = bases[parent]["Service"]
     url_key = f"APP_{parent.upper()}_URL"
-    assert [d for d, config in configs.items() if url_key in config] == [child]
+    callers = referring(answers, parent)
+    assert callers
+    assert [d for d, config in configs.items() if url_key in config] == callers
     (port,) = parent_service["spec"]["ports"]
     expected = f"http://{parent_service['metadata']['name']}"
-    assert configs[child][url_key] == (
-        expected if port["port"] == 80 else f"{expected}:{port['port']}"
-    )
+    for caller in callers:
+        assert configs[caller][url_key] == (
+            expected if port["port"] == 80 else f"{expected}:{port['port']}"
+        )
+
+
+def referring(answers: dict[str, Any], target: str) -> list[str]:
+    """The domains with a reference to `target`: the `ref` fields of the answer
+    `entities`, and the sample relation of the second domain to the first while
+    the second keeps the sample fields."""
+    domains: list[str] = answers["domains"]
+    spec: dict[str, dict[str, Any]] = answers.get("entities") or {}
+    found = []
+    for domain in domains:
+        if domain not in spec:
+            refers = domain == domains[1] and target == domains[0]
+        else:
+            refers = any(
+                isinstance(field, dict)
+                and field["type"] == "ref"
+                and field["to"] == target
+                for field in spec[domain].values()
+            )
+        if refers:
+            found.append(domain)
+    return found
 
 
 def check_service(
