@@ -110,8 +110,9 @@ $(BACKSTAGE_MODEL):
 	npm install --silent --no-audit --no-fund --prefix .npm-tools @backstage/catalog-model@$(BACKSTAGE_MODEL_VERSION)
 backstage: $(BACKSTAGE_MODEL)
 
+# --durations: the slowest tests, where CI time goes.
 test: $(STAMP) browser promtool redocly mermaid backstage
-	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --durations=30 $(PYTEST_ARGS)
 
 # The docs' build test copies Mermaid's script from the npm install into the site.
 test-fast: $(STAMP) promtool $(MMDC) $(BACKSTAGE_MODEL)
