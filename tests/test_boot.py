@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -37,10 +38,33 @@ class Response:
         return json.loads(self.body)
 
 
-def free_port() -> int:
+def _ephemeral_start() -> int:
+    """Where the kernel's ephemeral ports start (32768 unless configured)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports for the servers a test starts are taken below the ephemeral range: the
+# kernel hands those to every socket bound to port 0 and to every outgoing
+# connection, so one found free there can be taken by another test's socket in
+# the minute `make run` spends installing before it binds.
+_PORTS = range(max(1024, _ephemeral_start() - 12_000), _ephemeral_start())
+
+
+def bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    return free_ports(1)
 
 
 def port_open(port: int) -> bool:
@@ -320,12 +344,10 @@ SYSTEM_SET = BY_ID["micro-sqlite-notrace-github-py312-two-none-nocache-window-ra
 
 
 def free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports."""
+    """The first of `count` consecutive free ports, below the ephemeral range."""
     for _ in range(50):
-        first = free_port()
-        if first + count <= 65536 and not any(
-            port_open(first + i) for i in range(1, count)
-        ):
+        first = random.randrange(_PORTS.start, _PORTS.stop - count)
+        if all(bindable(first + i) for i in range(count)):
             return first
     pytest.fail(f"no {count} consecutive free ports")
 
