@@ -113,6 +113,12 @@ def domain_info(
         # Whether the answer `entities` gives them (else they are the sample's).
         "custom": name in (entities or {}),
     }
+    # The StrEnum class of each enum field (fields.jinja's `enum_class`).
+    info["enums"] = tuple(
+        info["Class"] + pascal(field.name)
+        for field in info["fields"]
+        if field.type == "enum"
+    )
     if layout == "modules":
         base = f"{package}.modules.{name}"
         info.update(
