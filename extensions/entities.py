@@ -820,6 +820,33 @@ def _plus(name: str, number: int) -> str:
     return f"{name} + {number}" if number > 0 else f"{name} - {-number}"
 
 
+def rules(field: Field, owned: bool) -> str:
+    """A field's rules in words, as the architecture document lists them; `owned`:
+    the items have owners (auth is on), so a unique value is unique per owner."""
+    if field.optional:
+        found = ["optional"]
+    elif field.has_default:
+        default = str(field.default) if field.type == "decimal" else field.default
+        found = [f"default `{json.dumps(default)}`"]
+    else:
+        found = ["required"]
+    if field.unique:
+        found.append("unique per owner" if owned else "unique")
+    if field.max_length:
+        found.append(f"at most {field.max_length} characters")
+    if field.min is not None:
+        found.append(f"min {field.min}")
+    if field.max is not None:
+        found.append(f"max {field.max}")
+    if field.type == "decimal":
+        found.append(f"precision {field.precision}, scale {field.scale}")
+    if field.values:
+        found.append("one of `" + "`, `".join(field.values) + "`")
+    if field.filter:
+        found.append("a list filter")
+    return "; ".join(found)
+
+
 class EntityFilters(Extension):
     """The generated tests' values, as Jinja filters: `f | example_source('n')`,
     `f | python_source(enum_class)`, `fields | plan`, `f | edges`..."""
@@ -836,5 +863,6 @@ class EntityFilters(Extension):
                 "edges": edges,
                 "refusals": refusals,
                 "entities_error": entities_error,
+                "rules": rules,
             }
         )
