@@ -993,11 +993,11 @@ def test_a_service_refers_to_two_others_over_http_and_follows_their_deletions(
     project = result.project_dir
     reviews = project / "services" / "reviews"
     (package,) = (reviews / "src").iterdir()
-    lookups = sorted(p.name for p in (package / "infrastructure").glob("*_lookup.py"))
     wiring = (package / "wiring" / "reviews.py").read_text(encoding="utf-8")
     config = (package / "config.py").read_text(encoding="utf-8")
     compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
-    assert lookups == ["authors_lookup.py", "books_lookup.py"]
+    for target in ("authors", "books"):
+        assert f'remote_lookup(container, "{target}", settings.{target}_url)' in wiring
     assert (
         "container.subscribe(\n        AUTHOR_DELETED,\n        RELEASE_AUTHOR,"
         in wiring

@@ -561,8 +561,8 @@ def test_a_microservices_system_gains_a_service_and_keeps_the_others_work(
         assert sorted(p.name for p in history.glob("*.py")) == names, service
     assert {path: digest(path) for path in kept} == kept
     code = new / "src" / "ledger_ledgers"
-    assert (code / "infrastructure" / "accounts_lookup.py").is_file()
     wiring = (code / "wiring" / "ledgers.py").read_text(encoding="utf-8")
+    assert 'remote_lookup(container, "accounts", settings.accounts_url)' in wiring
     assert "ACCOUNT_DELETED,\n        DELETE_WITH_ACCOUNT," in wiring
     assert not dropped.exists()
     makefile = (project / "Makefile").read_text(encoding="utf-8")
