@@ -328,16 +328,16 @@ def test_each_refusal_breaks_one_rule_just_past_its_limit() -> None:
 # --- the request schemas accept exactly those values -------------------------------
 #
 # The request schema of a domain checks each field with the type that
-# template/_partials/fields.jinja spells: rendered here for every type, it must accept
-# each example and edge, and refuse each refusal, as JSON the API would receive: as
-# FastAPI does, the JSON is parsed first, then validated as Python values.
+# template/_partials/schema_fields.jinja spells: rendered here for every type, it must
+# accept each example and edge, and refuse each refusal, as JSON the API would receive:
+# as FastAPI does, the JSON is parsed first, then validated as Python values.
 
 REPO = MODULE.parents[1]
 SCHEMA_TYPES = """\
-{% import 'template/_partials/fields.jinja' as fields -%}
+{% import 'template/_partials/schema_fields.jinja' as schema_fields -%}
 {% for f in every %}
-{% if fields.has_alias(f) %}{{ fields.alias_definition(f) }}{% endif %}
-{{ f.name }}_type = {{ fields.schema_type(m, f) }}{{ ' | None' if f.optional else '' }}
+{% if schema_fields.has_alias(f) %}{{ schema_fields.alias_definition(f) }}{% endif %}
+{{ f.name }}_type = {{ schema_fields.schema_type(m, f) }}{{ ' | None' if f.optional else '' }}
 {% endfor %}
 """
 
