@@ -63,7 +63,36 @@ def assignment(
     line = f"{pad}{target} = {expression}"
     if len(line) <= line_length:
         return line
-    return f"{pad}{target} = (\n{pad}    {expression}\n{pad})"
+    parts = [expression]
+    if len(f"{pad}    {expression}") > line_length and _is_string(expression):
+        # Parentheses do not make it fit: ruff format would then take them away
+        # and black keep them, so the string is split where both keep it so.
+        parts = _split_string(expression, line_length - len(pad) - 4)
+    body = "".join(f"{pad}    {part}\n" for part in parts)
+    return f"{pad}{target} = (\n{body}{pad})"
+
+
+def _is_string(expression: str) -> bool:
+    return (
+        len(expression) > 1
+        and expression[0] == expression[-1] == '"'
+        and '"' not in expression[1:-1]
+    )
+
+
+def _split_string(literal: str, width: int) -> list[str]:
+    """`literal` as implicitly joined literals at most `width` long, where a cut
+    allows it: each cut after a `/` if it can be, else after a `_`, `-` or space."""
+    text = literal[1:-1]
+    parts: list[str] = []
+    while len(text) + 2 > width:
+        head = text[: width - 2]
+        cut = max(head.rfind("/"), 0) or max(head.rfind(c) for c in "_- ")
+        if cut <= 0:
+            break
+        parts.append(f'"{text[: cut + 1]}"')
+        text = text[cut + 1 :]
+    return [*parts, f'"{text}"']
 
 
 def call(

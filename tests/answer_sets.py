@@ -244,13 +244,15 @@ ANSWER_SETS: list[AnswerSet] = [
 # each broker, each auth and each cache once, both databases and both CI systems,
 # the sample relation (Tool Shed) and the answer's: three domains with both delete
 # behaviours a service can follow, on each database (Market Place, Parcel Post), and
-# two with set_null, OAuth2 and Redis Streams (Travel Desk).
+# two with set_null, OAuth2 and Redis Streams under the long project name, so that
+# a service's package name is long enough to find a line that only fits with a short
+# one (Northwind Traders Global Catalog).
 # fmt: off
 MICROSERVICE_SETS: list[AnswerSet] = [
     #    id                                                          project name      architecture     database      tracing ci        python  domains          auth       cache        rate_limit        broker      k8s
     _set("micro-sqlite-trace-github-py311-three-jwt-mem-window-rabbit", "Market Place",  "microservices", "sqlite",     True,  "github", "3.11", DEFAULT_DOMAINS, "jwt",     "memory",    "sliding_window", "rabbitmq", True, entities="typed", on_delete="cascade"),
     _set("micro-pg-notrace-gitlab-py312-three-apikey-redis-bucket-nats", "Parcel Post",   "microservices", "postgresql", False, "gitlab", "3.12", DEFAULT_DOMAINS, "api_key", "redis",     "token_bucket",   "nats",     True, entities="typed", on_delete="set_null"),
-    _set("micro-pg-trace-noci-py313-two-oauth2-twolevel-nolimit-streams", "Travel Desk", "microservices", "postgresql", True,  "none",   "3.13", _TWO,            "oauth2",  "two_level", "none",           "redis",    False, entities="typed", on_delete="set_null"),
+    _set("micro-pg-trace-noci-py313-two-oauth2-twolevel-nolimit-streams", _NW,  "microservices", "postgresql", True,  "none",   "3.13", _TWO,            "oauth2",  "two_level", "none",           "redis",    False, entities="typed", on_delete="set_null"),
     _set("micro-sqlite-notrace-github-py312-two-none-nocache-window-rabbit", "Tool Shed", "microservices", "sqlite",     False, "github", "3.12", ["tools", "loans"], "none",  "none",      "sliding_window", "rabbitmq", True),
 ]
 # fmt: on

@@ -4,7 +4,10 @@ says what is wrong."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -479,6 +482,35 @@ def test_assignment_wraps_the_value_only_when_the_line_is_too_long() -> None:
     assert formatting.assignment('"short"', "name: str", 4) == '    name: str = "short"'
     long_value = '"' + "x" * 80 + '"'
     assert formatting.assignment(long_value, "NAME") == f"NAME = (\n    {long_value}\n)"
+
+
+def test_a_string_too_long_even_in_parentheses_is_split_as_both_formatters_keep_it(
+    tmp_path: Path,
+) -> None:
+    """Alone in parentheses it would still not fit: ruff format removes such
+    parentheses and black keeps them, so no one line satisfies both."""
+    url = '"sqlite+aiosqlite:///./var/northwind_traders_global_catalog_customer_accounts.db"'
+    statement = formatting.assignment(url, "database_url: str", 4)
+    module = tmp_path / "config.py"
+    module.write_text(f"class Settings:\n{statement}\n", encoding="utf-8")
+
+    assert statement.splitlines()[1:3] == [
+        '        "sqlite+aiosqlite:///./var/"',
+        '        "northwind_traders_global_catalog_customer_accounts.db"',
+    ]
+    (settings,) = ast.parse(module.read_text(encoding="utf-8")).body
+    assert isinstance(settings, ast.ClassDef)
+    (field,) = settings.body
+    assert isinstance(field, ast.AnnAssign) and field.value is not None
+    assert ast.literal_eval(field.value) == url.strip('"')
+    for formatter in (["black", "--check", "--quiet"], ["ruff", "format", "--check"]):
+        checked = subprocess.run(
+            [sys.executable, "-m", *formatter, str(module)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, (formatter, checked.stdout + checked.stderr)
 
 
 @pytest.mark.parametrize(
